@@ -1,0 +1,127 @@
+"""The typed pipeline configuration: YAML in, validated pydantic models out.
+
+Relative paths in a config file are resolved against the folder that holds the file, so a job
+started by Airflow from another working directory reads the same inputs. Paths given on the
+command line are resolved against the working directory, as users expect of a shell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError, field_validator
+
+from curation import SOURCES
+from curation.decontaminate.settings import DecontaminateSettings
+from curation.dedup.settings import DedupSettings
+from curation.extract.settings import ExtractSettings
+from curation.filter.settings import FilterSettings
+from curation.report.settings import ReportSettings
+from curation.settings_base import Settings
+from curation.shard.settings import ShardSettings
+
+SourceKind = Literal["web", "books", "forums", "code"]
+
+
+class ConfigError(Exception):
+    """A configuration problem, reported to the user as one line (exit code 2)."""
+
+
+class SourceSpec(Settings):
+    kind: SourceKind
+    paths: list[str] = Field(min_length=1)
+
+
+class SparkSettings(Settings):
+    master: str = "local[*]"
+    app_name: str = "math-curation"
+    shuffle_partitions: int = Field(default=8, gt=0)
+    driver_memory: str = "4g"
+    # Extra spark.* settings passed through verbatim.
+    conf: dict[str, str] = Field(default_factory=dict)
+    # Show Spark's console progress bar on long stages.
+    progress_bar: bool = True
+
+
+class PipelineConfig(Settings):
+    sources: list[SourceSpec] = Field(min_length=1)
+    output: str
+    benchmarks: str | None = None
+    spark: SparkSettings = Field(default_factory=SparkSettings)
+    extract: ExtractSettings = Field(default_factory=ExtractSettings)
+    filter: FilterSettings = Field(default_factory=FilterSettings)
+    dedup: DedupSettings = Field(default_factory=DedupSettings)
+    decontaminate: DecontaminateSettings = Field(default_factory=DecontaminateSettings)
+    shard: ShardSettings = Field(default_factory=ShardSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
+
+    @field_validator("sources")
+    @classmethod
+    def _known_kinds(cls, sources: list[SourceSpec]) -> list[SourceSpec]:
+        for spec in sources:
+            if spec.kind not in SOURCES:
+                raise ValueError(f"unknown source kind {spec.kind!r}")
+        return sources
+
+    def stage_settings(self, stage: str) -> Settings | None:
+        return getattr(self, stage, None)
+
+    def fingerprint(self, stage: str) -> str:
+        """Hash of what a stage's output depends on: the inputs and every setting up to it."""
+        from curation import STAGES
+
+        upto = STAGES[: STAGES.index(stage) + 1]
+        payload = {
+            "sources": [s.model_dump() for s in self.sources],
+            "benchmarks": self.benchmarks,
+            **{name: self.stage_settings(name).model_dump() for name in upto},
+        }
+        blob = json.dumps(payload, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _format_validation_error(err: ValidationError) -> str:
+    first = err.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "<root>"
+    if first["type"] == "extra_forbidden":
+        return f"unknown key '{key}'"
+    if first["type"] == "missing":
+        return f"missing required key '{key}'"
+    return f"bad value for '{key}': {first['msg']}"
+
+
+def _resolve(path: str, base: Path) -> str:
+    p = Path(path).expanduser()
+    return str(p if p.is_absolute() else (base / p))
+
+
+def parse_config(data: Any, base_dir: Path) -> PipelineConfig:
+    if not isinstance(data, dict):
+        raise ConfigError("config must be a YAML mapping at the top level")
+    try:
+        cfg = PipelineConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_validation_error(err)) from None
+    for spec in cfg.sources:
+        spec.paths = [_resolve(p, base_dir) for p in spec.paths]
+    cfg.output = _resolve(cfg.output, base_dir)
+    if cfg.benchmarks:
+        cfg.benchmarks = _resolve(cfg.benchmarks, base_dir)
+    return cfg
+
+
+def load_config(path: str | Path) -> PipelineConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"config {path} is not valid YAML{where}") from None
+    return parse_config(data, path.resolve().parent)

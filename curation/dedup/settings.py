@@ -1,0 +1,5 @@
+from curation.settings_base import Settings
+
+
+class DedupSettings(Settings):
+    exact: bool = True
