@@ -1,0 +1,269 @@
+"""Run stages in order, write each one's output, rejects, stats and marker, and resume.
+
+Layout under the output folder (DESIGN.md, "Output folder"):
+
+    stages/<stage>/part-*.parquet + _SUCCESS   kept documents of each stage
+    rejects/<stage>/part-*.parquet             rejected documents with stage and reason
+    stats/<stage>.json, stats.json             the funnel per stage and source
+    shards/, manifest.json                     written by the shard stage
+    report/                                    written by the report stage
+    _work/<stage>/                             scratch (checkpoints), removed on success
+
+A stage is complete when its ``_SUCCESS`` marker exists, was made with the same configuration
+fingerprint, and consumed the run of the upstream stage that is on disk now. Anything else is
+redone; the write is an overwrite, so a run killed halfway leaves nothing that survives a rerun.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from curation import STAGES
+from curation.config import PipelineConfig
+from curation.schema import DOC_COLUMNS
+from curation.spark.stage_api import StageContext, TransformResult, map_batch_stage
+from curation.stage import PassThrough
+from curation.stats import funnel, merge_stats, write_json_atomic
+
+log = logging.getLogger("curation")
+
+MARKER = "_SUCCESS"
+DOC_STAGES: tuple[str, ...] = tuple(s for s in STAGES if s != "report")
+
+
+class PipelineError(Exception):
+    """A run-time precondition failed (for example an upstream stage is missing)."""
+
+
+@dataclass
+class RunPlan:
+    """Which stages this invocation is responsible for, and how."""
+
+    stages: list[str]
+    skip: set[str] = field(default_factory=set)
+    force: bool = False
+
+    @classmethod
+    def build(cls, until: str | None = None, skip: set[str] | None = None, only: str | None = None,
+              force: bool = False) -> RunPlan:
+        if only:
+            return cls([only], skip or set(), force)
+        last = STAGES.index(until) + 1 if until else len(STAGES)
+        return cls(list(STAGES[:last]), skip or set(), force)
+
+
+def _marker_path(output: Path, stage: str) -> Path:
+    folder = output / ("report" if stage == "report" else f"stages/{stage}")
+    return folder / MARKER
+
+
+def read_marker(output: Path, stage: str) -> dict[str, Any] | None:
+    path = _marker_path(output, stage)
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, OSError):
+        return None  # a torn marker means the stage is not done
+
+
+def stage_fingerprint(cfg: PipelineConfig, stage: str, skip: set[str]) -> str:
+    skipped_upto = sorted(s for s in skip if STAGES.index(s) <= STAGES.index(stage))
+    return f"{cfg.fingerprint(stage)}-skip:{','.join(skipped_upto) or 'none'}"
+
+
+def _upstream(stage: str) -> str | None:
+    idx = STAGES.index(stage)
+    return STAGES[idx - 1] if idx > 0 else None
+
+
+def is_complete(cfg: PipelineConfig, output: Path, stage: str, skip: set[str]) -> bool:
+    marker = read_marker(output, stage)
+    if not marker or marker.get("fingerprint") != stage_fingerprint(cfg, stage, skip):
+        return False
+    up = _upstream(stage)
+    if up is None:
+        return True
+    up_marker = read_marker(output, up)
+    return bool(up_marker) and marker.get("input_run") == up_marker.get("run_id")
+
+
+def _load_transform(stage: str):
+    return importlib.import_module(f"curation.spark.{stage}").transform
+
+
+def _reason_key_col(reason):
+    """Spark twin of ``curation.stats.reason_key``: drop ids so the funnel has few keys."""
+    head = F.split(reason, ":").getItem(0)
+    second = F.split(reason, ":").getItem(1)
+    return (
+        F.when(reason.isNull(), F.lit(None))
+        .when(head.endswith("_of"), F.expr("substring(split(reason, ':')[0], 1, length(split(reason, ':')[0]) - 3)"))
+        .when((head == "contaminated") & second.isNotNull(), F.concat_ws(":", head, second))
+        .otherwise(reason)
+    )
+
+
+class Runner:
+    def __init__(self, spark: SparkSession, cfg: PipelineConfig, transforms: dict[str, Any] | None = None):
+        self.spark = spark
+        self.cfg = cfg
+        self.output = Path(cfg.output)
+        # Tests may swap a stage's transform; production loads curation.spark.<stage>.transform.
+        self._transforms = transforms or {}
+
+    def transform_for(self, stage: str):
+        return self._transforms.get(stage) or _load_transform(stage)
+
+    # -- orchestration ------------------------------------------------------------------------
+
+    def run(self, plan: RunPlan) -> dict[str, Any]:
+        self.output.mkdir(parents=True, exist_ok=True)
+        summary: dict[str, Any] = {}
+        for stage in plan.stages:
+            if stage == "report":
+                summary[stage] = self._run_report(plan)
+                continue
+            fp = stage_fingerprint(self.cfg, stage, plan.skip)
+            if not plan.force and is_complete(self.cfg, self.output, stage, plan.skip):
+                log.info("stage %s: complete (fingerprint %s), skipping", stage, fp)
+                summary[stage] = "complete"
+                continue
+            self._check_upstream(stage, plan)
+            summary[stage] = self._run_stage(stage, fp, skipped=stage in plan.skip)
+        merge_stats(self.output)
+        return summary
+
+    def _check_upstream(self, stage: str, plan: RunPlan) -> None:
+        up = _upstream(stage)
+        if up is None:
+            return
+        if not is_complete(self.cfg, self.output, up, plan.skip):
+            raise PipelineError(
+                f"stage {stage} needs the output of stage {up}, which is missing or was made with "
+                f"another configuration under {self.output}; run {up} first"
+            )
+
+    # -- one document stage -------------------------------------------------------------------
+
+    def _input(self, stage: str) -> DataFrame | None:
+        up = _upstream(stage)
+        if up is None:
+            return None
+        return self.spark.read.parquet(str(self.output / "stages" / up))
+
+    def _run_stage(self, stage: str, fingerprint: str, skipped: bool) -> dict[str, Any]:
+        started = time.monotonic()
+        stage_dir = self.output / "stages" / stage
+        work_dir = self.output / "_work" / stage
+        _marker_path(self.output, stage).unlink(missing_ok=True)
+        shutil.rmtree(work_dir, ignore_errors=True)
+        work_dir.mkdir(parents=True, exist_ok=True)
+        ctx = StageContext(cfg=self.cfg, stage=stage, output_dir=self.output, work_dir=work_dir)
+        self.spark.sparkContext.setJobGroup(stage, f"stage {stage}")
+        log.info("stage %s: started%s", stage, " (skipped: passing input through)" if skipped else "")
+
+        df = self._input(stage)
+        if skipped:
+            if df is None:
+                raise PipelineError("the extract stage cannot be skipped: every other stage reads its output")
+            result = TransformResult(frame=map_batch_stage(df, PassThrough(stage)))
+        else:
+            result = self.transform_for(stage)(self.spark, df, ctx)
+
+        # Persisted because the frame is read three times (kept rows, rejects, funnel counts) and
+        # recomputing it would re-run extraction or model inference. DISK_ONLY: corpus-sized.
+        frame = result.frame.persist(StorageLevel.DISK_ONLY)
+        docs = frame.where(F.col("_counters").isNull())
+        kept = docs.where(F.col("reason").isNull()).select(*DOC_COLUMNS)
+        kept.write.mode("overwrite").parquet(str(stage_dir))
+        rejected = docs.where(F.col("reason").isNotNull()).select(
+            *DOC_COLUMNS, F.lit(stage).alias("stage"), "reason"
+        )
+        rejected.write.mode("overwrite").parquet(str(self.output / "rejects" / stage))
+
+        counts = (
+            docs.groupBy("source", _reason_key_col(F.col("reason")).alias("reason_key"))
+            .count()
+            .collect()
+        )
+        stage_funnel = funnel((r["source"], r["reason_key"], r["count"]) for r in counts)
+        counters: dict[str, int] = {}
+        for row in frame.where(F.col("_counters").isNotNull()).select("_counters").collect():
+            for key, value in json.loads(row["_counters"]).items():
+                counters[key] = counters.get(key, 0) + int(value)
+        extra = dict(result.extra_stats)
+        if counters:
+            extra["counters"] = dict(sorted(counters.items()))
+        if result.finalize is not None:
+            extra.update(result.finalize(self.spark.read.parquet(str(stage_dir))) or {})
+        frame.unpersist()
+
+        elapsed = time.monotonic() - started
+        n_in = sum(e["in"] for e in stage_funnel.values())
+        n_kept = sum(e["kept"] for e in stage_funnel.values())
+        run_info = {
+            "run_id": uuid.uuid4().hex,
+            "fingerprint": fingerprint,
+            "input_run": (read_marker(self.output, _upstream(stage)) or {}).get("run_id") if _upstream(stage) else None,
+            "skipped": skipped,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "elapsed_s": round(elapsed, 3),
+            "docs_in": n_in,
+            "docs_kept": n_kept,
+            "docs_per_s": round(n_in / elapsed, 2) if elapsed > 0 else None,
+        }
+        write_json_atomic(self.output / "stats" / f"{stage}.json",
+                          {"funnel": stage_funnel, "extra": extra, "run": run_info})
+        merge_stats(self.output)
+        shutil.rmtree(work_dir, ignore_errors=True)
+        write_json_atomic(_marker_path(self.output, stage), run_info)  # last: the stage is done
+        log.info(
+            "stage %s: %d in, %d kept, %d rejected, %.1f docs/s, %.1f s",
+            stage, n_in, n_kept, n_in - n_kept, run_info["docs_per_s"] or 0.0, elapsed,
+        )
+        return run_info
+
+    # -- the report ---------------------------------------------------------------------------
+
+    def _run_report(self, plan: RunPlan) -> dict[str, Any] | str:
+        if "report" in plan.skip:
+            log.info("stage report: skipped")
+            return "skipped"
+        fp = stage_fingerprint(self.cfg, "report", plan.skip)
+        if not plan.force and is_complete(self.cfg, self.output, "report", plan.skip):
+            log.info("stage report: complete, skipping")
+            return "complete"
+        self._check_upstream("report", plan)
+        started = time.monotonic()
+        merge_stats(self.output)
+        work_dir = self.output / "_work" / "report"
+        work_dir.mkdir(parents=True, exist_ok=True)
+        ctx = StageContext(cfg=self.cfg, stage="report", output_dir=self.output, work_dir=work_dir)
+        build = self._transforms.get("report") or importlib.import_module("curation.spark.report").build
+        info = build(self.spark, ctx) or {}
+        shutil.rmtree(work_dir, ignore_errors=True)
+        run_info = {
+            "run_id": uuid.uuid4().hex,
+            "fingerprint": fp,
+            "input_run": (read_marker(self.output, "shard") or {}).get("run_id"),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "elapsed_s": round(time.monotonic() - started, 3),
+            **{k: v for k, v in info.items() if isinstance(v, str | int | float)},
+        }
+        write_json_atomic(_marker_path(self.output, "report"), run_info)
+        log.info("stage report: written to %s in %.1f s", self.output / "report", run_info["elapsed_s"])
+        return run_info
