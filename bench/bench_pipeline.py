@@ -24,10 +24,10 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from curation import STAGES  # noqa: E402
-from curation.cli import _parse_inputs, setup_logging  # noqa: E402
-from curation.config import load_config  # noqa: E402
-from curation.inputs import expand_sources  # noqa: E402
+from curation import STAGES
+from curation.cli import _parse_inputs, setup_logging
+from curation.config import load_config
+from curation.inputs import expand_sources
 
 
 class PeakMemory:

@@ -45,8 +45,7 @@ MAX_PAGE_BYTES = 120_000  # keep the sample small: skip the rare huge pages
 
 def _records(path: Path):
     with open(path, "rb") as fh:
-        for rec in ArchiveIterator(fh):
-            yield rec
+        yield from ArchiveIterator(fh)
 
 
 def pick_web(corpus: Path, rng: random.Random) -> tuple[set[str], set[str]]:
@@ -86,7 +85,7 @@ def write_web(corpus: Path, out: Path, rng: random.Random) -> int:
             for rec in _records(warc):
                 rid = rec.rec_headers.get_header("WARC-Record-ID")
                 uri = rec.rec_headers.get_header("WARC-Target-URI")
-                keep = rid in ids or rec.rec_type == "warcinfo" and n == 0
+                keep = rid in ids or (rec.rec_type == "warcinfo" and n == 0)
                 # Request/metadata records of chosen pages, and revisits of any chosen URL.
                 keep = keep or (rec.rec_type in ("request", "metadata", "revisit") and uri in urls)
                 if not keep and rec.rec_type == "revisit" and uri in revisit_urls and revisits < 3:

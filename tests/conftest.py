@@ -42,3 +42,15 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def sample_run(spark, tmp_path_factory):
+    """The whole pipeline on the embedded sample, once per test session; returns the output folder."""
+    from curation.config import load_config
+    from curation.spark.runner import Runner, RunPlan
+
+    cfg = load_config(REPO / "configs" / "sample.yaml")
+    cfg.output = str(tmp_path_factory.mktemp("sample-run") / "out")
+    Runner(spark, cfg).run(RunPlan.build())
+    return Path(cfg.output)

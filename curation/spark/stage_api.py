@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from curation.config import PipelineConfig
@@ -77,8 +77,8 @@ def to_frame_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 def map_batch_stage(df: DataFrame, stage: BatchStage) -> DataFrame:
     """Run a pure batch stage over every Arrow batch of ``df`` with ``mapInArrow``."""
-    from curation.stage import conform
     from curation.schema import DOC_SCHEMA
+    from curation.stage import conform
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         totals: Counter[str] = Counter()
