@@ -2,6 +2,12 @@ from pydantic import Field
 
 from curation.settings_base import Settings
 
+# The Stack's language names are mapped to these keys by curation.readers.code (case-folded).
+DEFAULT_CODE_LANGUAGES = [
+    "lean", "coq", "isabelle", "agda", "hol light", "metamath", "python", "julia", "r",
+    "matlab", "octave", "mathematica", "maxima", "sage", "tex", "jupyter",
+]
+
 
 class ExtractSettings(Settings):
     # Pages over this many bytes are rejected before parsing (Common Crawl truncates at 1 MiB;
@@ -11,3 +17,19 @@ class ExtractSettings(Settings):
     timeout_seconds: float = Field(default=30.0, gt=0)
     # Documents shorter than this after extraction are rejected as "empty_text".
     min_chars: int = Field(default=1, ge=0)
+    # extract_html falls back to the normalised DOM's resiliparse text when trafilatura keeps
+    # fewer than this share of the page's formulas (trafilatura drops formula-only blocks; the
+    # issue's target is >= 98% of DOM formulas kept, so anything below 0.9 is a real loss).
+    min_math_recall: float = Field(default=0.9, ge=0, le=1)
+    # Archives (arXiv tarballs, EPUB, .7z dumps): refuse to unpack more than this many bytes in
+    # total or this many members, and any member whose compression ratio exceeds the limit
+    # (zip-bomb defence; real TeX/XHTML compresses 3-10x, bombs 1000x and more).
+    max_archive_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    max_archive_members: int = Field(default=10_000, gt=0)
+    max_compression_ratio: float = Field(default=200.0, gt=1)
+    # \input / \include nesting depth followed inside a TeX source (cycles are cut as well).
+    max_tex_input_depth: int = Field(default=8, ge=0)
+    # Code: languages to keep (see DEFAULT_CODE_LANGUAGES; the default list) and files
+    # over this size are rejected as "too_large" (The Stack's own near-dedup drops >1 MB files).
+    code_languages: list[str] = Field(default_factory=lambda: list(DEFAULT_CODE_LANGUAGES))
+    max_code_bytes: int = Field(default=1024 * 1024, gt=0)

@@ -1,0 +1,262 @@
+"""Turn every kind of math in an HTML tree into LaTeX text, before boilerplate removal sees it.
+
+Extractors drop ``<math>``, ``<script>`` and ``<img>``, and KaTeX renders every formula twice, so
+math has to become plain text first (the OpenWebMath / MegaMath recipe). Inline math becomes
+``$...$``, display math ``$$...$$`` (a ``<p>`` of its own when it stood as a block).
+The function mutates the lxml tree and returns counts per markup kind for the document's meta.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from lxml import etree
+
+from curation.extract.mathml import clean_tex, is_display, mathml_to_latex, tex_annotation
+
+# Elements whose text is code or not rendered: delimiters there are not math.
+_VERBATIM = {"pre", "code", "kbd", "samp", "tt", "script", "style", "textarea", "listing", "xmp"}
+_BLOCK = {"div", "p", "center", "dd", "dl", "table", "blockquote", "figure", "section", "li", "td", "th"}
+# MathJax 2/3 renderings that sit beside the source script: keep only the source.
+_MATHJAX_RENDERED = re.compile(
+    r"\b(MathJax_Preview|MathJax|MathJax_Display|MathJax_SVG|MathJax_SVG_Display|MathJax_CHTML|"
+    r"MathJax_MathML|MJX_Assistive_MathML|MathJax_PHTML)\b"
+)
+# <img> that carries LaTeX in its alt text: by class (Sphinx imgmath, WordPress, MediaWiki,
+# Quill) or by the renderer it points at (codecogs, latex.php, mimetex, Wikimedia's math/render).
+_MATH_IMG_CLASS = re.compile(
+    r"(^|\s)(math|latex|tex|mathtex|equation|formula|wp-latex|ql-img-inline-formula|"
+    r"mwe-math-fallback-image-inline|mwe-math-fallback-image-display|latexImg|tex-image)(\s|$)",
+    re.I,
+)
+_MATH_IMG_SRC = re.compile(
+    r"codecogs\.com|latex\.php|latex\.cgi|mimetex|mathtex\.cgi|/math/render/|wp\.com/latex|"
+    r"s0\.wp\.com/latex|chart\.apis\.google\.com/chart\?cht=tx|quicklatex|latex\.codecogs|/_images/math/",
+    re.I,
+)
+_INLINE_DELIMS = re.compile(r"\\\((.+?)\\\)", re.S)
+_DISPLAY_DELIMS = re.compile(r"\\\[(.+?)\\\]", re.S)
+_WS = re.compile(r"\s+")
+
+
+def _classes(el: etree._Element) -> str:
+    return el.get("class") or ""
+
+
+def _has_class(el: etree._Element, name: str) -> bool:
+    return name in _classes(el).split()
+
+
+def _inside(el: etree._Element, tags: set[str]) -> bool:
+    for anc in el.iterancestors():
+        if isinstance(anc.tag, str) and anc.tag.lower() in tags:
+            return True
+    return False
+
+
+def _wrap(tex: str, display: bool) -> str:
+    tex = _WS.sub(" ", tex).strip()
+    return f"$${tex}$$" if display else f"${tex}$"
+
+
+def _replace(el: etree._Element, text: str, block: bool = False) -> None:
+    """Replace ``el`` by ``text`` (keeping its tail); as a new ``<p>`` when it stood as a block."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail or ""
+    if block:
+        new = etree.Element("p")
+        new.text = text
+        new.tail = tail
+        parent.replace(el, new)
+        return
+    prev = el.getprevious()
+    joined = text + tail
+    if prev is not None:
+        prev.tail = (prev.tail or "") + joined
+    else:
+        parent.text = (parent.text or "") + joined
+    parent.remove(el)
+
+
+def _stands_alone(el: etree._Element) -> bool:
+    """True when ``el`` is the only content of a block parent (a display formula)."""
+    parent = el.getparent()
+    if parent is None or not isinstance(parent.tag, str) or parent.tag.lower() not in _BLOCK:
+        return False
+    if (parent.text or "").strip() or (el.tail or "").strip():
+        return False
+    return len(parent) == 1
+
+
+def _remove(el: etree._Element) -> None:
+    _replace(el, "")
+
+
+def normalize_math(root: etree._Element) -> Counter:
+    """Rewrite all math under ``root`` to LaTeX text in place; return counts per kind."""
+    counts: Counter = Counter()
+    elements = [el for el in root.iter() if isinstance(el.tag, str)]
+
+    # KaTeX: the annotation holds the source; .katex-html is a second, visual copy.
+    for el in elements:
+        if el.getparent() is None and el is not root:
+            continue
+        if _has_class(el, "katex") and not _inside(el, {"annotation"}):
+            tex = tex_annotation(el)
+            if tex is None:
+                continue
+            disp_parent = el.getparent()
+            display = disp_parent is not None and _has_class(disp_parent, "katex-display")
+            target = disp_parent if display else el
+            if target.getparent() is None:
+                continue
+            _replace(target, _wrap(tex, display), block=display)
+            counts["katex"] += 1
+    for el in list(root.iter()):
+        if isinstance(el.tag, str) and _has_class(el, "katex-html") and el.getparent() is not None:
+            _remove(el)
+
+    # MediaWiki: <span class="mwe-math-element"> holds MathML (with alttext) and a fallback <img>.
+    for el in list(root.iter("span", "div")):
+        if el.getparent() is None or not _has_class(el, "mwe-math-element"):
+            continue
+        tex = None
+        for sub in el.iter():
+            local = sub.tag.rsplit("}", 1)[-1].lower() if isinstance(sub.tag, str) else ""
+            if local == "math":
+                tex, _ = mathml_to_latex(sub)
+                break
+            if local == "img" and sub.get("alt"):
+                tex = clean_tex(sub.get("alt"))
+        if tex:
+            display = any(
+                "display" in _classes(sub) for sub in el.iter() if isinstance(sub.tag, str)
+            )
+            _replace(el, _wrap(tex, display), block=display and _stands_alone(el))
+            counts["wiki"] += 1
+
+    # MathJax source scripts: <script type="math/tex"> and "math/tex; mode=display".
+    scripts = [s for s in root.iter("script") if (s.get("type") or "").lower().startswith("math/tex")]
+    if scripts:
+        for el in list(root.iter()):
+            if isinstance(el.tag, str) and el.getparent() is not None and _MATHJAX_RENDERED.search(_classes(el)):
+                _remove(el)
+        for s in scripts:
+            if s.getparent() is None:
+                continue
+            display = "mode=display" in (s.get("type") or "").lower().replace(" ", "")
+            _replace(s, _wrap(s.text or "", display), block=display and _stands_alone(s))
+            counts["mathjax_script"] += 1
+
+    # MathJax 3 output containers: convert the assistive MathML inside, drop the rendering.
+    for el in list(root.iter("mjx-container")):
+        if el.getparent() is None:
+            continue
+        inner = next((m for m in el.iter() if isinstance(m.tag, str) and m.tag.lower().endswith("math")), None)
+        if inner is None:
+            continue
+        tex, _ = mathml_to_latex(inner)
+        display = (el.get("display") or "").lower() == "true" or is_display(inner)
+        _replace(el, _wrap(tex, display), block=display and _stands_alone(el))
+        counts["mathml"] += 1
+
+    # MathML <math>: annotation, then alttext, then converted presentation markup.
+    for el in list(root.iter()):
+        if not isinstance(el.tag, str) or el.getparent() is None:
+            continue
+        if el.tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1].lower() != "math":
+            continue
+        tex, how = mathml_to_latex(el)
+        if not tex:
+            _remove(el)
+            continue
+        display = is_display(el)
+        _replace(el, _wrap(tex, display), block=display and _stands_alone(el))
+        counts["mathml"] += 1
+        counts[f"mathml_{how}"] += 1
+
+    # <img> whose alt text is LaTeX.
+    for el in list(root.iter("img")):
+        if el.getparent() is None:
+            continue
+        alt = (el.get("alt") or "").strip()
+        if not alt:
+            continue
+        if not (_MATH_IMG_CLASS.search(_classes(el)) or _MATH_IMG_SRC.search(el.get("src") or "")):
+            continue
+        tex = clean_tex(alt)
+        if len(tex) >= 2 and tex[0] == tex[-1] == "$":
+            tex = tex.strip("$").strip()
+        parent = el.getparent()
+        display = _stands_alone(el) and (
+            _has_class(parent, "math") or parent.tag.lower() in ("center", "div") or "display" in _classes(el).lower()
+        )
+        _replace(el, _wrap(tex, display), block=display)
+        counts["img_alt"] += 1
+
+    # Sphinx math blocks (<div class="math">\[...\]</div>) become paragraphs of their own.
+    for el in list(root.iter("div")):
+        if _has_class(el, "math") and not len(el):
+            el.tag = "p"
+
+    # \(..\) and \[..\] already in the text; <sub>/<sup> as _{}/^{} outside code.
+    _rewrite_text_delimiters(root, counts)
+    _rewrite_sub_sup(root, counts)
+    return counts
+
+
+def _delims(text: str, counts: Counter) -> str:
+    if "\\" not in text:
+        return text
+
+    def disp(m: re.Match) -> str:
+        counts["tex_display"] += 1
+        return _wrap(m.group(1), True)
+
+    def inline(m: re.Match) -> str:
+        counts["tex_inline"] += 1
+        return _wrap(m.group(1), False)
+
+    text = _DISPLAY_DELIMS.sub(disp, text)
+    return _INLINE_DELIMS.sub(inline, text)
+
+
+def _rewrite_text_delimiters(root: etree._Element, counts: Counter) -> None:
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        tag = el.tag.lower()
+        if tag not in _VERBATIM and el.text and not _inside(el, _VERBATIM):
+            el.text = _delims(el.text, counts)
+        parent = el.getparent()
+        if el.tail and parent is not None and not (
+            isinstance(parent.tag, str) and (parent.tag.lower() in _VERBATIM or _inside(parent, _VERBATIM))
+        ):
+            el.tail = _delims(el.tail, counts)
+
+
+def _is_footnote_ref(el: etree._Element) -> bool:
+    if el.tag.lower() != "sup":
+        return False
+    if (el.text or "").strip():
+        return False
+    links = [c for c in el if isinstance(c.tag, str)]
+    return len(links) == 1 and links[0].tag.lower() == "a" and not (links[0].tail or "").strip()
+
+
+def _rewrite_sub_sup(root: etree._Element, counts: Counter) -> None:
+    # Innermost first, so that x<sup>a<sub>i</sub></sup> becomes x^{a_{i}}.
+    nodes = [el for el in root.iter("sub", "sup")]
+    for el in reversed(nodes):
+        if el.getparent() is None or _inside(el, _VERBATIM) or _is_footnote_ref(el):
+            continue
+        inner = _WS.sub(" ", "".join(el.itertext())).strip()
+        if not inner:
+            _remove(el)
+            continue
+        mark = "^" if el.tag.lower() == "sup" else "_"
+        _replace(el, f"{mark}{{{inner}}}")
+        counts["sub_sup"] += 1

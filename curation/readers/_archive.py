@@ -1,0 +1,90 @@
+"""Safe archive access for tarballs and zip files (EPUB): no path escapes, no decompression bombs.
+
+Members are read into memory only after their names and declared sizes pass the checks, and
+reads are capped at the declared size, so a lying header cannot inflate past the budget.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import tarfile
+import zipfile
+
+from curation.extract.settings import ExtractSettings
+
+
+class UnsafeArchive(Exception):
+    """The archive breaks a safety rule; ``reason`` is the stable reject reason."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def safe_member_name(name: str) -> str | None:
+    """Normalised relative path, or None for absolute paths and ``..`` escapes."""
+    name = name.replace("\\", "/")
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return None
+    norm = posixpath.normpath(name)
+    if norm == ".." or norm.startswith("../") or norm.startswith("/"):
+        return None
+    return norm
+
+
+def read_tar(path: str, settings: ExtractSettings, suffixes: tuple[str, ...]) -> tuple[dict[str, bytes], int]:
+    """Regular-file members whose name ends with one of ``suffixes``; returns (files, skipped)."""
+    files: dict[str, bytes] = {}
+    skipped = 0
+    total = 0
+    with tarfile.open(path, "r:*") as tar:
+        for i, info in enumerate(tar):
+            if i >= settings.max_archive_members:
+                raise UnsafeArchive("archive_too_many_members")
+            name = safe_member_name(info.name)
+            if name is None or not info.isreg():  # links, devices, ../ escapes
+                skipped += 1
+                continue
+            if not name.lower().endswith(suffixes):
+                continue
+            total += info.size
+            if total > settings.max_archive_bytes:
+                raise UnsafeArchive("archive_too_large")
+            fh = tar.extractfile(info)
+            if fh is None:
+                skipped += 1
+                continue
+            files[name] = fh.read(info.size)
+    return files, skipped
+
+
+def open_zip(path: str, settings: ExtractSettings) -> zipfile.ZipFile:
+    """Open a zip (EPUB) after checking member names, total size and compression ratios."""
+    zf = zipfile.ZipFile(path)
+    infos = zf.infolist()
+    if len(infos) > settings.max_archive_members:
+        zf.close()
+        raise UnsafeArchive("archive_too_many_members")
+    total = 0
+    for info in infos:
+        if safe_member_name(info.filename) is None:
+            zf.close()
+            raise UnsafeArchive("archive_path_escape")
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > 1024 * 1024 and ratio > settings.max_compression_ratio:
+            zf.close()
+            raise UnsafeArchive("archive_bomb")
+    if total > settings.max_archive_bytes:
+        zf.close()
+        raise UnsafeArchive("archive_too_large")
+    return zf
+
+
+def read_zip_member(zf: zipfile.ZipFile, name: str, settings: ExtractSettings) -> bytes:
+    info = zf.getinfo(name)
+    with zf.open(info) as fh:
+        data = fh.read(min(info.file_size, settings.max_archive_bytes) + 1)
+    if len(data) > info.file_size:
+        raise UnsafeArchive("archive_bomb")  # more bytes than declared: a lying header
+    return data

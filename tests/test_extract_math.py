@@ -1,0 +1,145 @@
+"""Math-preserving extraction on small real-world-shaped fixtures, one per markup kind."""
+
+from __future__ import annotations
+
+import pytest
+
+from curation.extract.html import extract_fast, extract_fragment, extract_html
+from curation.extract.settings import ExtractSettings
+
+PROSE = "<p>" + "This paragraph is ordinary prose about the topic of the page, long enough to count. " * 4 + "</p>"
+
+
+def page(body: str, head: str = "") -> str:
+    return (
+        f"<!DOCTYPE html><html><head><title>Test page</title>{head}</head><body>"
+        f"<nav><a href='/'>Home</a> <a href='/about'>About</a></nav>"
+        f"<main><article><h1>Lecture notes</h1>{PROSE}{body}{PROSE}</article></main>"
+        f"<footer>Copyright 2024 Example Org. All rights reserved.</footer></body></html>"
+    )
+
+
+KATEX = (
+    '<p>The energy is <span class="katex"><span class="katex-mathml"><math xmlns="http://www.w3.org/1998/Math/MathML">'
+    '<semantics><mrow><mi>E</mi><mo>=</mo><mi>m</mi><msup><mi>c</mi><mn>2</mn></msup></mrow>'
+    '<annotation encoding="application/x-tex">E=mc^2</annotation></semantics></math></span>'
+    '<span class="katex-html" aria-hidden="true"><span class="base"><span class="mord mathnormal">E</span>'
+    '<span class="mrel">=</span><span class="mord mathnormal">m</span><span class="mord"><span class="mord mathnormal">c</span>'
+    '<span class="msupsub"><span class="vlist-t"><span class="mord mtight">2</span></span></span></span></span></span></span>'
+    ' in this frame.</p>'
+    '<span class="katex-display"><span class="katex"><span class="katex-mathml"><math><semantics><mrow><mi>x</mi></mrow>'
+    '<annotation encoding="application/x-tex">\\int_0^1 x\\,dx = \\frac{1}{2}</annotation></semantics></math></span>'
+    '<span class="katex-html" aria-hidden="true"><span class="mop op-symbol">∫</span>DUPLICATE</span></span></span>'
+)
+
+
+def test_katex_annotation_kept_and_html_duplicate_dropped():
+    out = extract_html(page(KATEX)).text
+    assert "$E=mc^2$" in out
+    assert "$$\\int_0^1 x\\,dx = \\frac{1}{2}$$" in out
+    assert "DUPLICATE" not in out
+    assert "mc2" not in out.replace(" ", "")  # the rendered copy of E=mc^2 is gone
+
+
+def test_mathjax_scripts_inline_and_display():
+    body = (
+        '<p>Let <span class="MathJax_Preview">a</span><span class="MathJax" id="MathJax-Element-1-Frame">'
+        'RENDERED</span><script type="math/tex" id="MathJax-Element-1">a^2+b^2=c^2</script> hold.</p>'
+        '<div><script type="math/tex; mode=display">\\sum_{k=1}^n k = \\frac{n(n+1)}{2}</script></div>'
+    )
+    out = extract_html(page(body)).text
+    assert "$a^2+b^2=c^2$" in out
+    assert "$$\\sum_{k=1}^n k = \\frac{n(n+1)}{2}$$" in out
+    assert "RENDERED" not in out
+
+
+def test_tex_delimiters_in_text_become_dollars_but_not_in_code():
+    body = (
+        "<p>Sphinx writes <span class='math'>\\(\\alpha_1\\)</span> inline and</p>"
+        "<div class='math'>\\[\\beta = \\gamma\\]</div>"
+        "<pre>print('\\(not math\\)')</pre>"
+    )
+    out = extract_html(page(body)).text
+    assert "$\\alpha_1$" in out
+    assert "$$\\beta = \\gamma$$" in out
+    assert "\\(not math\\)" in out
+
+
+@pytest.mark.parametrize(
+    "math, expected",
+    [
+        # annotation wins over alttext and conversion
+        ('<math alttext="wrong"><semantics><mi>y</mi><annotation encoding="application/x-tex">\\sqrt{y}</annotation>'
+         "</semantics></math>", "$\\sqrt{y}$"),
+        ('<math alttext="\\frac{p}{q}"><mfrac><mi>p</mi><mi>q</mi></mfrac></math>', "$\\frac{p}{q}$"),
+        # no annotation, no alttext: presentation MathML is converted
+        ("<math><mfrac><mi>a</mi><msup><mi>b</mi><mn>2</mn></msup></mfrac></math>", "$\\frac{a}{{b}^{2}}$"),
+        ('<math display="block"><msqrt><mi>x</mi></msqrt></math>', "$$\\sqrt{x}$$"),
+    ],
+)
+def test_mathml(math, expected):
+    out = extract_html(page(f"<p>Consider {math} as shown.</p>")).text
+    assert expected in out
+
+
+def test_wiki_math_uses_tex_once():
+    body = (
+        '<p>Euler: <span class="mwe-math-element"><span class="mwe-math-mathml-inline mwe-math-mathml-a11y" '
+        'style="display: none;"><math xmlns="http://www.w3.org/1998/Math/MathML" alttext="{\\displaystyle e^{i\\pi }+1=0}">'
+        "<semantics><mrow><msup><mi>e</mi><mrow><mi>i</mi><mi>π</mi></mrow></msup><mo>+</mo><mn>1</mn><mo>=</mo><mn>0</mn></mrow>"
+        '<annotation encoding="application/x-tex">{\\displaystyle e^{i\\pi }+1=0}</annotation></semantics></math></span>'
+        '<img src="https://wikimedia.org/api/rest_v1/media/math/render/svg/abc" class="mwe-math-fallback-image-inline" '
+        'aria-hidden="true" alt="{\\displaystyle e^{i\\pi }+1=0}"></span> is famous.</p>'
+    )
+    out = extract_html(page(body)).text
+    assert "$e^{i\\pi }+1=0$" in out
+    assert out.count("e^{i\\pi }") == 1
+
+
+def test_img_alt_latex_by_class_and_by_source():
+    body = (
+        '<p>Sphinx: <img class="math" src="_images/math/1.png" alt="\\sin(x)/x"/> and codecogs '
+        '<img src="https://latex.codecogs.com/gif.latex?x^2" alt="x^2+1"/> and a photo '
+        '<img src="cat.jpg" alt="a cat"/>.</p>'
+    )
+    out = extract_html(page(body)).text
+    assert "$\\sin(x)/x$" in out
+    assert "$x^2+1$" in out
+    assert "$a cat$" not in out
+
+
+def test_sub_sup_and_footnotes():
+    body = "<p>Water is H<sub>2</sub>O and x<sup>n+1</sup> grows; see note<sup><a href='#fn1'>1</a></sup>.</p>"
+    out = extract_html(page(body)).text
+    assert "H_{2}O" in out
+    assert "x^{n+1}" in out
+    assert "^{1}" not in out
+
+
+def test_tables_and_code_stay_text():
+    body = (
+        "<table><tr><th>n</th><th>n!</th></tr><tr><td>4</td><td>24</td></tr><tr><td>5</td><td>120</td></tr></table>"
+        "<pre><code>def fact(n):\n    return 1 if n == 0 else n * fact(n - 1)</code></pre>"
+    )
+    out = extract_html(page(body)).text
+    assert "120" in out and "fact(n - 1)" in out
+
+
+def test_fast_path_keeps_math_too():
+    out = extract_fast(page(KATEX + '<p>and <script type="math/tex">q_1</script> and '
+                            '<img class="math" src="m.png" alt="\\pi r^2"/></p>'))
+    assert "$E=mc^2$" in out and "$q_1$" in out and "$\\pi r^2$" in out
+    assert "DUPLICATE" not in out
+
+
+def test_fragment_keeps_short_bodies():
+    out = extract_fragment("<p>Since $x=2$, we get <code>y</code>=4.</p>").text
+    assert out == "Since $x=2$, we get y=4."
+
+
+def test_timeout_raises():
+    from curation.extract.html import ExtractTimeout
+
+    huge = page("<p>" + "<span>word</span> " * 200_000 + "</p>")
+    with pytest.raises(ExtractTimeout):
+        extract_html(huge, None, ExtractSettings(timeout_seconds=0.05))

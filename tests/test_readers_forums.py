@@ -1,0 +1,93 @@
+"""Forums reader: StackExchange Posts.xml, synthetic and from the corpus."""
+
+from __future__ import annotations
+
+from collections import Counter
+from html import escape
+
+from conftest import CORPUS, needs_shared
+
+from curation.extract.settings import ExtractSettings
+from curation.readers.forums import read_file
+
+S = ExtractSettings()
+
+
+def row(**a) -> str:
+    return "  <row " + " ".join(f'{k}="{escape(str(v), quote=True)}"' for k, v in a.items()) + " />\r\n"
+
+
+def posts(rows: str) -> str:
+    return '<?xml version="1.0" encoding="utf-8"?>\r\n<posts>\r\n' + rows + "</posts>\r\n"
+
+
+XML = posts(
+    row(Id=1, PostTypeId=1, AcceptedAnswerId=3, CreationDate="2020-01-02T03:04:05.678", Score=7,
+        Body="<p>Why is $\\sum_{k=1}^n k = \\frac{n(n+1)}{2}$?</p>", Title="Sum of integers",
+        Tags="<algebra><induction>", ContentLicense="CC BY-SA 4.0")
+    + row(Id=2, PostTypeId=2, ParentId=1, Score=10, Body="<p>High-score answer by pairing.</p>")
+    + row(Id=3, PostTypeId=2, ParentId=1, Score=1, Body="<p>Accepted: induction on $n$.</p>")
+    + row(Id=4, PostTypeId=2, ParentId=1, Score=10, Body="<p>Second high-score answer.</p>")
+    + row(Id=5, PostTypeId=5, Body="<p>tag wiki</p>")
+    + row(Id=6, PostTypeId=2, ParentId=99, Score=1, Body="<p>orphan</p>")
+    + row(Id=7, PostTypeId=1, Score=0, Body="", Title="Empty question", Tags="|a|b|")
+)
+
+
+def test_question_with_answers_in_order(tmp_path):
+    p = tmp_path / "math.example" / "Posts.xml"
+    p.parent.mkdir()
+    p.write_text(XML, encoding="utf-8")
+    counters: Counter = Counter()
+    rows = list(read_file(str(p), S, counters))
+    assert [r["origin"] for r in rows] == ["math.example/questions/1", "math.example/questions/7"]
+    doc = rows[0]
+    assert doc["reason"] is None and doc["date"] == "2020-01-02T03:04:05.678"
+    text = doc["text"]
+    assert text.startswith("Sum of integers")
+    assert "$\\sum_{k=1}^n k = \\frac{n(n+1)}{2}$" in text
+    assert text.index("Accepted: induction") < text.index("High-score") < text.index("Second high-score")
+    assert doc["meta"]["tags"] == ["algebra", "induction"] and doc["meta"]["score"] == 7
+    assert doc["meta"]["license"] == "CC BY-SA 4.0" and doc["meta"]["answer_ids"] == [3, 2, 4]
+    assert rows[1]["reason"] == "empty_text" and rows[1]["meta"]["tags"] == ["a", "b"]
+    assert counters["forum_skipped:posttype_5"] == 1 and counters["forum_orphan_answers"] == 1
+
+
+def test_entity_expansion_is_off(tmp_path):
+    bomb = ('<?xml version="1.0"?><!DOCTYPE posts [<!ENTITY a "AAAAAAAAAA">'
+            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">'
+            '<!ENTITY ext SYSTEM "file:///etc/passwd">]>'
+            '<posts><row Id="1" PostTypeId="1" Title="t &c; &ext;" Body="&lt;p&gt;body &amp;c;&lt;/p&gt;" /></posts>')
+    p = tmp_path / "Posts.xml"
+    p.write_text(bomb)
+    rows = list(read_file(str(p), S, Counter()))
+    text = " ".join(r["text"] or "" for r in rows)
+    assert "AAAAAAAAAA" not in text and "root:" not in text
+
+
+def test_truncated_xml_keeps_rows_and_rejects_file(tmp_path):
+    p = tmp_path / "Posts.xml"
+    p.write_text(XML[: XML.index('Id="4"')], encoding="utf-8")
+    rows = list(read_file(str(p), S, Counter()))
+    assert rows[0]["origin"].endswith("/questions/1") and rows[0]["reason"] is None
+    assert rows[-1]["reason"].startswith("read_error:")
+
+
+def test_7z_archive(tmp_path):
+    import py7zr
+
+    src = tmp_path / "Posts.xml"
+    src.write_text(XML, encoding="utf-8")
+    arc = tmp_path / "math.stackexchange.com.7z"
+    with py7zr.SevenZipFile(arc, "w") as z:
+        z.write(src, "Posts.xml")
+    rows = list(read_file(str(arc), S, Counter()))
+    assert rows[0]["origin"] == "math.stackexchange.com/questions/1" and rows[0]["reason"] is None
+
+
+@needs_shared
+def test_python_faq_dump():
+    rows = list(read_file(str(CORPUS / "forums" / "python.example" / "Posts.xml"), S, Counter()))
+    assert len(rows) == 177 and all(r["reason"] is None for r in rows)
+    assert all(r["meta"]["license"] == "PSF-2.0" and r["meta"]["answer_ids"] for r in rows)
+    assert sum(">>>" in r["text"] for r in rows) > 10  # code blocks survive as text
