@@ -142,3 +142,23 @@ def test_single_stage_without_upstream_fails_clearly(spark, tmp_path):
     cfg = make_cfg(tmp_path)
     with pytest.raises(PipelineError, match="needs the output of stage extract"):
         Runner(spark, cfg, TRANSFORMS).run(RunPlan.build(only="filter"))
+
+
+class Exploding:
+    name = "filter"
+
+    def __call__(self, batch):
+        raise FileNotFoundError("model not found: /nowhere/model.ftz")
+
+
+def test_stage_failure_is_one_line_with_traceback_file(spark, tmp_path):
+    cfg = make_cfg(tmp_path)
+    transforms = {**TRANSFORMS, "filter": lambda spark, df, ctx: TransformResult(map_batch_stage(df, Exploding()))}
+    with pytest.raises(PipelineError) as exc:
+        Runner(spark, cfg, transforms).run(RunPlan.build(until="filter"))
+    message = str(exc.value)
+    assert "\n" not in message
+    assert message.startswith("stage filter failed: FileNotFoundError: model not found: /nowhere/model.ftz")
+    log_file = Path(cfg.output) / "logs" / "filter-error.log"
+    assert log_file.is_file() and "Traceback" in log_file.read_text()
+    assert read_marker(Path(cfg.output), "filter") is None

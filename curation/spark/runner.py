@@ -19,8 +19,10 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import re
 import shutil
 import time
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,7 +34,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from curation import STAGES
-from curation.config import PipelineConfig
+from curation.config import ConfigError, PipelineConfig
 from curation.schema import DOC_COLUMNS
 from curation.spark.stage_api import StageContext, TransformResult, map_batch_stage
 from curation.stage import PassThrough
@@ -143,9 +145,27 @@ class Runner:
                 summary[stage] = "complete"
                 continue
             self._check_upstream(stage, plan)
-            summary[stage] = self._run_stage(stage, fp, skipped=stage in plan.skip)
+            try:
+                summary[stage] = self._run_stage(stage, fp, skipped=stage in plan.skip)
+            except (PipelineError, ConfigError):
+                raise
+            except Exception as err:
+                raise PipelineError(self._failure_message(stage, err)) from err
         merge_stats(self.output)
         return summary
+
+    def _failure_message(self, stage: str, err: BaseException) -> str:
+        """One line for the user; the whole traceback (Spark's runs to pages) goes to a file."""
+        path = self.output / "logs" / f"{stage}-error.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(traceback.format_exception(err)), encoding="utf-8")
+        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+        # A Python worker's error ends with "ExceptionType: message"; Spark wraps it in JVM text.
+        last = next((ln for ln in reversed(lines) if re.match(r"^[A-Za-z_.]+(Error|Exception)\b", ln)),
+                    lines[-1] if lines else type(err).__name__)
+        if not re.match(r"^[A-Za-z_.]+(Error|Exception)\b", last):
+            last = f"{type(err).__name__}: {last}"
+        return f"stage {stage} failed: {last[:500]} (traceback in {path})"
 
     def _check_upstream(self, stage: str, plan: RunPlan) -> None:
         up = _upstream(stage)
