@@ -1,0 +1,118 @@
+"""The dedup stage on Spark: reasons, survivors, agreement with the in-process algorithm, CC."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from curation.config import PipelineConfig
+from curation.dedup import synthetic as syn
+from curation.dedup.local import near_duplicates
+from curation.dedup.settings import DedupSettings
+from curation.schema import DOC_SCHEMA, docs_to_batch
+from curation.spark.connected_components import connected_components
+from curation.spark.stage_api import FRAME_SCHEMA, StageContext
+
+FORUM_POST = " ".join(syn.seeded_texts(1, seed=99, words=(220, 220)))
+CHINESE = "设函数在闭区间上连续，在开区间内可导，则存在一点使得导数等于函数在两端点的差商。" * 4
+
+
+def _rows() -> tuple[list[dict], list[syn.Case], list[str]]:
+    docs, cases, alone = syn.build(syn.seeded_texts(60, seed=11), n_pairs=40, seed=12)
+    rows = [
+        dict(id=d["id"], source="books", origin=f"file{i}", text=d["text"], math_score=0.5)
+        for i, d in enumerate(docs)
+    ]
+    base = syn.seeded_texts(3, seed=21)
+    rows += [
+        # Exact duplicates after case/whitespace folding: the higher math score survives.
+        dict(id="ex1", source="web", origin="https://a.org/1", text=base[0], math_score=0.2),
+        dict(id="ex2", source="web", origin="https://a.org/2", text=base[0].upper() + "\n", math_score=0.9),
+        # The same URL crawled twice: the more recent crawl survives.
+        dict(id="url1", source="web", origin="https://www.b.org/x/", text=base[1], date="2024-01-05"),
+        dict(id="url2", source="web", origin="http://b.org/x", text=base[2], date="2024-06-01"),
+        # A web page that copies a forum post, with a header and footer around it.
+        dict(
+            id="zz_web",
+            source="web",
+            origin="https://c.org/p",
+            text=syn.HEADERS[0] + "\n" + FORUM_POST + "\n" + syn.FOOTERS[0],
+        ),
+        dict(id="aa_forum", source="forums", origin="post/1", text=FORUM_POST, math_score=0.1),
+        # Chinese near duplicates (character shingles); the higher score wins over the smaller id.
+        dict(id="zh1", source="web", origin="https://d.cn/1", text=CHINESE, math_score=0.3),
+        dict(
+            id="zh2",
+            source="web",
+            origin="https://d.cn/2",
+            text=CHINESE.replace("连续", "连绵", 1),
+            math_score=0.8,
+        ),
+        dict(id="empty1", source="web", origin="https://e.org/1", text=""),
+        dict(id="empty2", source="web", origin="https://e.org/2", text=""),
+    ]
+    return rows, cases, alone
+
+
+@pytest.fixture(scope="module")
+def result(spark, tmp_path_factory):
+    from curation.spark.dedup import transform
+
+    rows, cases, alone = _rows()
+    df = spark.createDataFrame(docs_to_batch(rows, DOC_SCHEMA).to_pandas()).repartition(3)
+    out = tmp_path_factory.mktemp("dedup")
+    cfg = PipelineConfig(sources=[{"kind": "web", "paths": ["unused"]}], output=str(out))
+    res = transform(spark, df, StageContext(cfg=cfg, stage="dedup", output_dir=out, work_dir=out / "work"))
+    got = res.frame.collect()
+    return rows, cases, alone, res, got
+
+
+def test_every_row_once_with_frame_columns(result) -> None:
+    rows, _, _, res, got = result
+    assert res.frame.columns == FRAME_SCHEMA.names
+    assert sorted(r["id"] for r in got) == sorted(r["id"] for r in rows)
+
+
+def test_reasons_for_exact_url_cross_source_and_chinese(result) -> None:
+    *_, got = result
+    reason = {r["id"]: r["reason"] for r in got}
+    assert reason["ex1"] == "exact_duplicate_of:ex2" and reason["ex2"] is None
+    assert reason["url1"] == "url_duplicate_of:url2" and reason["url2"] is None
+    assert reason["zz_web"] == "near_duplicate_of:aa_forum" and reason["aa_forum"] is None
+    assert reason["zh1"] == "near_duplicate_of:zh2" and reason["zh2"] is None
+    # Empty texts have no key and no shingles: nothing to compare, both kept.
+    assert reason["empty1"] is None and reason["empty2"] is None
+
+
+def test_near_duplicates_agree_with_in_process_algorithm_and_recall(result) -> None:
+    rows, cases, alone, res, got = result
+    syn_rows = [r for r in rows if r["source"] == "books"]
+    expected, counters = near_duplicates(
+        [r["id"] for r in syn_rows], [r["text"] for r in syn_rows], [0.5] * len(syn_rows), DedupSettings()
+    )
+    reason = {r["id"]: r["reason"] for r in got}
+    assert {i: reason[i] for i in expected} == expected
+    m = syn.score({i: reason[i] for i in expected}, cases, alone)
+    assert m.precision >= 0.95 and m.recall >= 0.9 and m.unrelated_fp_rate <= 0.01, m
+    st = res.extra_stats
+    assert (st["bands"], st["rows"], st["threshold"]) == (14, 9, 0.8)
+    assert st["candidate_pairs"] >= counters["candidate_pairs"]  # plus the hand-made pairs
+    n_near = sum(1 for r in got if (r["reason"] or "").startswith("near_duplicate_of:"))
+    assert sum((int(k) - 1) * v for k, v in st["cluster_sizes"].items()) == n_near
+
+
+def test_connected_components_large_small_star(spark, tmp_path: Path) -> None:
+    # A chain written from the far end, a star, a pair, and a cycle: ids are compared as strings.
+    chain = [("e", "d"), ("d", "c"), ("c", "b"), ("b", "a")]
+    star = [("s1", "s0"), ("s2", "s0"), ("s0", "s3")]
+    cycle = [("x1", "x2"), ("x2", "x3"), ("x3", "x1")]
+    edges = spark.createDataFrame(
+        chain + star + [("p2", "p1")] + cycle, "src string, dst string"
+    ).repartition(2)
+    comps, rounds = connected_components(edges, tmp_path)
+    got = {r["id"]: r["component"] for r in comps.collect()}
+    expected = {**{n: "a" for n in "abcde"}, **{f"s{i}": "s0" for i in range(4)}, "p1": "p1", "p2": "p1"}
+    expected.update({f"x{i}": "x1" for i in (1, 2, 3)})
+    assert got == expected
+    assert 1 <= rounds <= 10
