@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -79,7 +80,22 @@ def resolve(args: argparse.Namespace) -> PipelineConfig:
     from curation.inputs import expand_sources
 
     expand_sources(cfg.sources)  # a missing input is a usage error, found before Spark starts
+    check_writable(Path(cfg.output))
     return cfg
+
+
+def check_writable(output: Path) -> None:
+    """A read-only or full output folder is found before Spark starts, not after an hour of work."""
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+        probe = output / ".write-probe"
+        with open(probe, "wb") as fh:
+            fh.write(b"\0" * 4096)
+            fh.flush()
+            os.fsync(fh.fileno())
+        probe.unlink()
+    except OSError as err:
+        raise ConfigError(f"output folder {output} is not writable: {err.strerror or err}") from None
 
 
 def setup_logging(verbose: bool) -> None:

@@ -37,7 +37,10 @@ class SourceSpec(Settings):
 
 
 class SparkSettings(Settings):
-    master: str = "local[*]"
+    # local[*,4]: all cores, and a failed task is retried up to 4 times. Plain local[*] never
+    # retries, so one killed Python worker would fail the whole stage. spark-submit's --master
+    # wins over this value.
+    master: str = "local[*,4]"
     app_name: str = "math-curation"
     shuffle_partitions: int = Field(default=8, gt=0)
     driver_memory: str = "4g"

@@ -117,3 +117,20 @@ def test_job_file_reports_without_traceback(tmp_path):
 def test_config_error_is_an_exception_type():
     with pytest.raises(ConfigError):
         load_config("/definitely/not/here.yaml")
+
+
+def test_read_only_output_is_one_line_exit_2(capsys, good_cfg, tmp_path):
+    import os
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permission bits: use a path under /proc
+            target = "/proc/curation-cannot-write-here"
+        else:
+            target = str(locked / "out")
+        code, err = run_main(capsys, ["--config", str(good_cfg), "--output", target])
+    finally:
+        locked.chmod(0o700)
+    assert code == EXIT_USAGE and len(err) == 1 and "is not writable" in err[0], err
