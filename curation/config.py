@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -99,7 +100,7 @@ def _format_validation_error(err: ValidationError) -> str:
 
 def _resolve(path: str, base: Path) -> str:
     p = Path(path).expanduser()
-    return str(p if p.is_absolute() else (base / p))
+    return os.path.normpath(p if p.is_absolute() else (base / p))
 
 
 def parse_config(data: Any, base_dir: Path) -> PipelineConfig:
