@@ -115,6 +115,10 @@ def parse_config(data: Any, base_dir: Path) -> PipelineConfig:
     cfg.output = _resolve(cfg.output, base_dir)
     if cfg.benchmarks:
         cfg.benchmarks = _resolve(cfg.benchmarks, base_dir)
+    if cfg.filter.math_model:
+        cfg.filter.math_model = _resolve(cfg.filter.math_model, base_dir)
+    if cfg.shard.tokenizer:
+        cfg.shard.tokenizer = _resolve(cfg.shard.tokenizer, base_dir)
     return cfg
 
 

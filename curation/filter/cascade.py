@@ -1,0 +1,119 @@
+"""Coarse-to-fine gate for web pages: cheap signals decide which pages get the expensive extractor.
+
+On a real crawl almost no page is math (MegaMath, Zhou et al. 2025, Sec. 2.1, filters Common
+Crawl coarse-to-fine for this reason), while the math-preserving extractor runs at tens of pages
+per second per core. The gate looks at
+
+1. raw-HTML math *content* cues (MathML, KaTeX, ``math/tex`` scripts, TeX delimiters, Sphinx
+   ``class="math"``, LaTeX image services). A site-wide MathJax ``<script>`` alone is recorded
+   but does not pass a page: documentation sites load it on every page;
+2. a cheap extraction (resiliparse, with the cheap math rules of ``curation.extract.html``
+   when present) scored by the math classifier.
+
+A page passes on a content cue (``pass_on_markup``) or when its cheap score reaches
+``gate_threshold``. bench/bench_cascade.py measures the gate's recall against the full path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from curation.filter.math_classifier import MathClassifier
+from curation.filter.settings import CascadeSettings, FilterSettings
+
+_CONTENT_CUES: dict[str, re.Pattern[str]] = {
+    "mathml": re.compile(r"<math[\s>]", re.I),
+    "katex": re.compile(r"class=\"[^\"]*\bkatex\b", re.I),
+    "tex_script": re.compile(r"type=\"?math/tex", re.I),
+    "tex_annotation": re.compile(r"application/x-tex", re.I),
+    "tex_inline": re.compile(r"\\\((?:(?!\\\)).){1,200}\\\)", re.S),
+    "tex_display": re.compile(r"\\\[(?:(?!\\\]).){1,400}\\\]|\$\$[^$]{1,400}\$\$|\\begin\{(?:equation|align)", re.S),
+    "math_class": re.compile(r"class=\"[^\"]*\bmath\b", re.I),
+    "latex_img": re.compile(r"codecogs|latex\.php|mimetex|/math/render/|wp\.com/latex", re.I),
+}
+# Literal substrings one of which must occur for the cue's regex to match: a plain ``in`` test
+# is ~50x cheaper than the regex scan, and on a real crawl almost every page fails them all.
+_PRECHECK: dict[str, tuple[str, ...]] = {
+    "mathml": ("<math", "<MATH", "<Math"),
+    "katex": ("katex", "KaTeX", "KATEX"),
+    "tex_script": ("math/tex", "math/TeX", "MATH/TEX"),
+    "tex_annotation": ("x-tex", "X-TEX", "x-TeX"),
+    "tex_inline": ("\\(",),
+    "tex_display": ("\\[", "$$", "\\begin{"),
+    "math_class": ("math",),
+    "latex_img": ("codecogs", "latex.php", "mimetex", "/math/render/", "wp.com/latex"),
+}
+_SITE_CUES: dict[str, tuple[str, ...]] = {
+    "mathjax_script": ("mathjax", "MathJax", "MATHJAX"),
+    "katex_script": ("katex.js", "katex.min.js"),
+}
+
+
+@dataclass
+class GateDecision:
+    passed: bool
+    signals: dict[str, Any] = field(default_factory=dict)
+    fast_text: str = ""
+
+
+def markup_cues(html: str, scan_bytes: int) -> dict[str, int]:
+    head = html[:scan_bytes]
+    cues = {
+        name: len(rx.findall(head)) if any(lit in head for lit in _PRECHECK[name]) else 0
+        for name, rx in _CONTENT_CUES.items()
+    }
+    cues.update({name: int(any(lit in head for lit in lits)) for name, lits in _SITE_CUES.items()})
+    return cues
+
+
+def cheap_text(html: str) -> str:
+    try:
+        from curation.extract.html import extract_fast  # the extract stage's cheap path
+    except ImportError:  # pragma: no cover - only before the extract module exists
+        extract_fast = None
+    if extract_fast is not None:
+        return extract_fast(html)
+    from resiliparse.extract.html2text import extract_plain_text
+
+    return extract_plain_text(html, main_content=True, alt_texts=True, preserve_formatting=True)
+
+
+class CascadeGate:
+    """Picklable; the classifier loads on first use."""
+
+    def __init__(self, settings: FilterSettings | None = None) -> None:
+        settings = settings or FilterSettings()
+        self.cfg: CascadeSettings = settings.cascade
+        self.clf = MathClassifier(settings.math_model)
+
+    def decide(self, html: str) -> GateDecision:
+        if not self.cfg.enabled:
+            return GateDecision(True, {"gate": "disabled"}, "")
+        cues = markup_cues(html or "", self.cfg.scan_bytes)
+        content_cues = sum(cues[name] for name in _CONTENT_CUES)
+        by_markup = self.cfg.pass_on_markup and content_cues > 0
+        text = cheap_text(html or "") if html else ""
+        # A page that passes on markup needs no score: skip the classifier (it is never wrong
+        # to pass a page; the full path scores it again).
+        score: float | None = None
+        if not by_markup:
+            score = float(self.clf.score([text], max_chars=self.cfg.score_chars)[0]) if text.strip() else 0.0
+        by_score = score is not None and score >= self.cfg.gate_threshold
+        signals = {"cues": cues, "content_cues": content_cues, "fast_score": score,
+                   "passed_by": "markup" if by_markup else ("score" if by_score else None)}
+        return GateDecision(by_markup or by_score, signals, text)
+
+
+_DEFAULT: CascadeGate | None = None
+
+
+def decide(html: str, settings: FilterSettings | None = None) -> GateDecision:
+    """Module-level entry point for the web reader; one gate per process for the default settings."""
+    global _DEFAULT
+    if settings is not None:
+        return CascadeGate(settings).decide(html)
+    if _DEFAULT is None:
+        _DEFAULT = CascadeGate()
+    return _DEFAULT.decide(html)
