@@ -5,16 +5,18 @@
 Method (independent of curation/extract): each page's main content is found and its formulas are
 listed with the corpus's labelling rule (corpus/README.md, "Label rule"), each with the LaTeX it
 should leave in the text:
-  mathml  - every <math>: its application/x-tex annotation, else alttext;
+  mathml  - every <math>: its application/x-tex annotation, else alttext (HTML-unescaped too:
+            some pages double-escape ``<`` in the annotation);
   img_alt - every <img> with class math or inside a .math element: its alt text;
-  mathjax - Sphinx span.math/div.math: their text without \\( \\) \\[ \\] delimiters; in other text
+  mathjax - Sphinx span.math/div.math: their text without \\( \\) \\[ \\] delimiters (and without
+            a numbered equation's "(1)¶" label); in other text
             (outside pre/code/script) each \\(..\\), \\[..\\], $$..$$ or \\begin{env}..\\end{env};
   katex   - every .katex: its x-tex annotation;
   plain   - GAPDoc span.SimpleMath without TeX and p.center display paragraphs, hevea outermost
             table.display and italic <span>s outside them, Maxima (%iN)/(%oN) session lines with an
             operator: their text (or, equally accepted, the text with <sub>/<sup> as _{}/^{}).
-A formula counts as kept when that string, with all whitespace removed, is a substring of the
-extracted text with all whitespace removed; formulas of one or two characters (``x``, ``N``) would
+A formula counts as kept when that string, NFC-normalised with all whitespace removed, is a
+substring of the extracted text treated the same way; formulas of one or two characters (``x``, ``N``) would
 match any prose, so they must appear delimited as math ($x$, \\(x\\), $$x$$, \\[x\\]) except for
 plain formulas, which carry no delimiters in any extractor and are matched as they are.
 Printed next to each other: ours (extract_html, extract_fast), plain trafilatura (defaults) and
@@ -25,10 +27,12 @@ per core (CPU time of this process, so other load on the machine does not distor
 from __future__ import annotations
 
 import argparse
+import html as html_lib
 import json
 import re
 import sys
 import time
+import unicodedata
 from collections import defaultdict
 from pathlib import Path
 
@@ -38,7 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from curation.extract.charset import decode_html  # noqa: E402
-from curation.extract.html import extract_fast, extract_html  # noqa: E402
+from curation.extract.html import ExtractTimeout, extract_fast, extract_html  # noqa: E402
 from curation.extract.settings import ExtractSettings  # noqa: E402
 
 KINDS = ("mathjax", "mathml", "img_alt", "katex", "plain")
@@ -47,6 +51,7 @@ _TEXT_MATH = re.compile(
     r"\\\((.+?)\\\)|\\\[(.+?)\\\]|\$\$(.+?)\$\$|(\\begin\{(equation|align|gather|multline|eqnarray)\*?\}.+?\\end\{\5\*?\})",
     re.S,
 )
+_EQ_NUMBER = re.compile(r"^\(\d+(?:\.\d+)*\)\s*¶?\s*")
 _MAXIMA_LINE = re.compile(r"^\s*\(%[io]\d+\)(.*)$", re.M)
 _OPERATOR = re.compile(r"[-+*/^=<>]")
 _VERBATIM = {"pre", "code", "script", "style", "textarea"}
@@ -99,7 +104,10 @@ def dom_formulas(html: str) -> list[tuple[str, list[str]]]:
         if tag == "math":
             ann = [a for a in el.iter() if isinstance(a.tag, str) and a.tag.lower().endswith("annotation") and "tex" in (a.get("encoding") or "").lower()]
             tex = _text(ann[0]) if ann else (el.get("alttext") or "")
-            out.append(("mathml", [tex] if tex.strip() else [_text(el)]))
+            # Some pages double-escape the annotation (``&amp;lt;``): the DOM text reads ``&lt;``
+            # but the LaTeX is ``<``; both spellings count.
+            spellings = [tex, html_lib.unescape(tex)] if tex.strip() else [_text(el)]
+            out.append(("mathml", spellings))
             claimed.update(el.iter())
         elif "katex" in _cls(el):
             ann = [a for a in el.iter() if isinstance(a.tag, str) and a.tag.lower().endswith("annotation")]
@@ -110,7 +118,8 @@ def dom_formulas(html: str) -> list[tuple[str, list[str]]]:
             out.append(("img_alt", [el.get("alt")]))
         elif tag in ("span", "div") and "math" in _cls(el) and "\\" in _text(el):
             tex = _text(el).strip()
-            m = _TEXT_MATH.fullmatch(tex)
+            # Numbered Sphinx equations read "(1)¶\[...\]": the number and permalink are not math.
+            m = _TEXT_MATH.fullmatch(tex) or _TEXT_MATH.fullmatch(_EQ_NUMBER.sub("", tex))
             if m:
                 tex = next(g for g in m.groups() if g)
             out.append(("mathjax", [tex]))
@@ -160,7 +169,9 @@ def dom_formulas(html: str) -> list[tuple[str, list[str]]]:
 
 
 def _squash(s: str) -> str:
-    return _WS.sub("", s)
+    # NFC first: extractors normalise text (trafilatura turns U+2126 OHM SIGN into U+03A9 OMEGA,
+    # its canonical equivalent), which is the same formula.
+    return _WS.sub("", unicodedata.normalize("NFC", s))
 
 
 def kept(kind: str, spellings: list[str], squashed_text: str) -> bool:
@@ -219,13 +230,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--kinds", default=",".join(KINDS))
     ap.add_argument("--show-misses", type=int, default=0, help="print up to N missed formulas of ours")
+    # Wall-clock limit per page for ours: generous, since a loaded machine stretches wall time and
+    # the bench measures retention (a page that times out counts as kept nothing, and is listed).
+    ap.add_argument("--timeout", type=float, default=600.0)
     args = ap.parse_args(argv)
     corpus = Path(args.corpus)
     if not (corpus / "web").is_dir():
         print(f"corpus not found at {corpus}", file=sys.stderr)
         return 2
     pages = load_pages(corpus, args.limit, set(args.kinds.split(",")))
-    settings = ExtractSettings()
+    settings = ExtractSettings(timeout_seconds=args.timeout)
     extractors = {
         "ours": lambda h, u: extract_html(h, u, settings).text,
         "ours_fast": lambda h, u: extract_fast(h),
@@ -238,14 +252,20 @@ def main(argv: list[str] | None = None) -> int:
     label_total: dict[str, int] = defaultdict(int)
     total_bytes = sum(len(b) for _, b, _ in pages)
     misses_shown = 0
-    for d, _, html in pages:
+    for i, (d, _, html) in enumerate(pages):
+        if i % 200 == 0:
+            print(f"... page {i}/{len(pages)}", file=sys.stderr, flush=True)
         formulas = dom_formulas(html)
         label_total[d["markup"]] += d["n_formulas"]
         for kind, _ in formulas:
             found[kind] += 1
         for name, fn in extractors.items():
             t0 = time.process_time()
-            text = fn(html, d["url"])
+            try:
+                text = fn(html, d["url"])
+            except ExtractTimeout:
+                text = ""
+                print(f"TIMEOUT {name} {d['url']}", file=sys.stderr)
             cpu[name] += time.process_time() - t0
             sq = _squash(text)
             for kind, spellings in formulas:

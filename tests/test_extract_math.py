@@ -143,3 +143,39 @@ def test_timeout_raises():
     huge = page("<p>" + "<span>word</span> " * 200_000 + "</p>")
     with pytest.raises(ExtractTimeout):
         extract_html(huge, None, ExtractSettings(timeout_seconds=0.05))
+
+
+# Blocks that trafilatura and resiliparse took for boilerplate on the development corpus (bench
+# misses), in the shapes they had there.
+
+def test_section_whose_heading_slug_says_related_or_comment_is_kept():
+    body = (
+        '<section id="field-operators-and-related-functions"><h2>Field operators and related functions</h2>'
+        f'{PROSE}<p>The curl is <img class="math" src="c.png" alt="\\nabla \\times \\mathbf{{F}}"/> here.</p></section>'
+        '<section id="comment-objects"><h2>Comment Objects</h2>'
+        '<p>A comment node holds its data as a string, with the formula \\(n \\ge 0\\) for its length.</p></section>'
+    )
+    text = extract_html(page(body)).text
+    assert "$\\nabla \\times \\mathbf{F}$" in text and "$n \\ge 0$" in text
+
+
+def test_math_sidebar_and_footnote_asides_are_kept():
+    body = (
+        '<aside class="sidebar"><p class="sidebar-title">Quick Tip</p><p>To make a Symbol called '
+        '<img class="math" src="l.png" alt="\\lambda"/>, use lamda.</p></aside>'
+        '<aside class="footnote brackets" role="note"><p>A hermitian matrix '
+        '<span class="math notranslate nohighlight">\\(\\mathbf{D}^{H}=\\mathbf{D}\\)</span>.</p></aside>'
+    )
+    text = extract_html(page(body)).text
+    assert "$\\lambda$" in text and "$\\mathbf{D}^{H}=\\mathbf{D}$" in text
+
+
+def test_div_of_display_math_is_kept():
+    # Among many kept formulas (as on giac's algolycee.html, 1026 of 1028), so the resiliparse
+    # fallback does not kick in and trafilatura's own handling of the div is what counts.
+    many = "".join(f"<p>Le point \\(M_{{{i}}}\\) est sur le cercle de rayon \\(r_{{{i}}}\\).</p>" for i in range(60))
+    body = (many + '<p>Les tangentes sont donc :</p><div class="center">'
+            '<math display="inline"><semantics><mrow><mi>D</mi></mrow>'
+            '<annotation encoding="application/x-tex">\\mbox{Droite}([X_A,0], [X_{M_1},Y_{M_1}])</annotation>'
+            '</semantics></math></div>')
+    assert "\\mbox{Droite}([X_A,0], [X_{M_1},Y_{M_1}])" in extract_html(page(body)).text

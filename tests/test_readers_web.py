@@ -70,7 +70,7 @@ def test_synthetic_reasons_and_counters(synthetic):
     by_url = {r["origin"]: r for r in rows}
     assert by_url["http://x.example/a.png"]["reason"] == "not_html:image/png"
     assert by_url["http://x.example/missing"]["reason"] == "http_status:404"
-    assert by_url["http://x.example/bad"]["reason"] == "undecodable"
+    assert by_url["http://x.example/bad"]["reason"] == "binary_body"  # it holds a NUL byte: binary whatever the label says
     assert by_url["http://x.example/big"]["reason"] == "too_large"
     assert counters["warc_skipped:request"] == 1
     assert counters["warc_skipped:warcinfo"] == 1

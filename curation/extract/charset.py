@@ -91,17 +91,65 @@ def decode_html(data: bytes, content_type: str | None = None, truncated: bool = 
         codec = normalize_label(label)
         if codec:
             text = _strict(body, codec)
+            if text is not None and _single_byte(codec) and not body.isascii():
+                # A single-byte charset decodes any bytes, so "it decoded" proves nothing: a
+                # wrong label (UTF-8 or EUC-KR served as ISO-8859-1) would give mojibake.
+                better = _strict(body, "utf-8")
+                if better is not None:
+                    return better, "utf-8:sniffed"
+                if _non_ascii_share(body) >= _MULTIBYTE_SHARE:
+                    detected = _detect(body)
+                    if detected is not None and not _single_byte(detected[1].split(":")[0]):
+                        return detected
             if text is not None:
                 return text, f"{codec}:{source}"
     text = _strict(body, "utf-8")
     if text is not None:
         return text, "utf-8:default"
+    repaired = _utf8_with_few_errors(body)
+    if repaired is not None:
+        return repaired, "utf-8:repaired"
+    detected = _detect(body)
+    if detected is not None:
+        return detected
+    return None, "undecodable"
+
+
+# Western text in ISO-8859-x/windows-125x is mostly ASCII (French or German prose: 2-5% bytes
+# above 0x7F); CJK and Cyrillic text is mostly not. Above this share a single-byte label is
+# checked against detection.
+_MULTIBYTE_SHARE = 0.3
+# A UTF-8 page with a stray invalid byte (a truncated copy-paste, a byte-level cut) is still
+# UTF-8: up to this share of its non-ASCII bytes may be invalid before we stop calling it UTF-8.
+_MAX_UTF8_ERROR_SHARE = 0.01
+_SINGLE_BYTE_PREFIXES = ("cp125", "iso8859", "latin", "koi8", "mac", "cp437", "cp850", "cp866", "cp874", "tis")
+
+
+def _single_byte(codec: str) -> bool:
+    return codec.startswith(_SINGLE_BYTE_PREFIXES)
+
+
+def _non_ascii_share(data: bytes) -> float:
+    return len(data.translate(None, bytes(range(128)))) / max(len(data), 1)
+
+
+def _utf8_with_few_errors(data: bytes) -> str | None:
+    text = data.decode("utf-8", "replace")
+    errors = text.count("\ufffd") - data.count(b"\xef\xbf\xbd")
+    non_ascii = len(data.translate(None, bytes(range(128))))
+    valid_multibyte = non_ascii - errors
+    if errors and valid_multibyte > 0 and errors <= _MAX_UTF8_ERROR_SHARE * non_ascii:
+        return text
+    return None
+
+
+def _detect(data: bytes) -> tuple[str, str] | None:
     try:
         from charset_normalizer import from_bytes
 
-        best = from_bytes(body).best()
+        best = from_bytes(data).best()
     except Exception:
         best = None
     if best is not None and best.encoding:
         return str(best), f"{normalize_label(best.encoding) or best.encoding}:detected"
-    return None, "undecodable"
+    return None

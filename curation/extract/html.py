@@ -61,6 +61,12 @@ def time_limit(seconds: float):
         signal.signal(signal.SIGALRM, old)
 
 
+def _load_extractors() -> None:
+    """Import trafilatura and resiliparse (lazily, once per process) outside any time limit."""
+    import resiliparse.extract.html2text  # noqa: F401
+    import trafilatura  # noqa: F401
+
+
 def parse_html(html: str) -> etree._Element | None:
     if not html or not html.strip():
         return None
@@ -80,7 +86,7 @@ def _trafilatura(tree: etree._Element, url: str | None) -> str:
         tree,
         url=url,
         output_format="txt",
-        include_comments=False,
+        include_comments=True,  # False drops real sections whose id or class says "comment" (xml.dom docs)
         include_tables=True,  # tables stay as text (hevea puts display math in tables)
         include_formatting=False,
         include_images=False,
@@ -105,6 +111,7 @@ def extract_html(html: str, url: str | None = None, settings: ExtractSettings | 
     Raises ExtractTimeout when the time limit runs out.
     """
     settings = settings or ExtractSettings()
+    _load_extractors()  # the first call's imports take seconds: not the document's time budget
     with time_limit(settings.timeout_seconds):
         tree = parse_html(html)
         if tree is None:
@@ -112,6 +119,8 @@ def extract_html(html: str, url: str | None = None, settings: ExtractSettings | 
         counts = normalize_math(tree)
         layout_tables = flatten_layout_tables(tree)
         _keep_math_asides(tree)
+        _drop_heading_slug_ids(tree)
+        _math_divs_to_paragraphs(tree)
         normalised = etree.tostring(tree, encoding="unicode", method="html")
         text = _trafilatura(tree, url)
         meta: dict[str, Any] = {"extractor": "trafilatura", "math_markup": dict(counts)}
@@ -133,10 +142,60 @@ def extract_html(html: str, url: str | None = None, settings: ExtractSettings | 
 
 
 def _keep_math_asides(tree: etree._Element) -> None:
-    """trafilatura always drops <aside>; footnotes and tip boxes that carry formulas are content."""
+    """trafilatura always drops <aside>; footnotes and tip boxes that carry formulas are content.
+
+    Their class and role go too: ``sidebar`` (a Sphinx "Quick Tip") and ``footnote``/``note``
+    are read as boilerplate by both trafilatura and resiliparse.
+    """
     for el in list(tree.iter("aside")):
         if _MATH_SPAN.search("".join(el.itertext())):
             el.tag = "div"
+            for attr in ("class", "role", "id"):
+                el.attrib.pop(attr, None)
+
+
+_BLOCK_TAGS = {"div", "p", "table", "ul", "ol", "dl", "pre", "section", "article", "blockquote", "form",
+               "h1", "h2", "h3", "h4", "h5", "h6", "figure", "aside", "nav", "header", "footer", "main"}
+
+
+def _math_divs_to_paragraphs(tree: etree._Element) -> None:
+    """A <div> holding only inline content with a formula becomes a <p>.
+
+    trafilatura keeps text in paragraphs and drops a bare div of display math (hevea's
+    ``<div class="center">$..$ et $..$</div>`` on giac's algolycee.html).
+    """
+    for el in list(tree.iter("div")):
+        if any(isinstance(c.tag, str) and c.tag.lower() in _BLOCK_TAGS for c in el):
+            continue
+        if _MATH_SPAN.search("".join(el.itertext())):
+            el.tag = "p"
+
+
+_SLUG_JUNK = re.compile(r"[^0-9a-z]+")
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def _slug(text: str) -> str:
+    return _SLUG_JUNK.sub("-", text.lower()).strip("-")
+
+
+def _drop_heading_slug_ids(tree: etree._Element) -> None:
+    """Remove section ids that are only their heading's slug (Sphinx/docutils, pandoc, MkDocs).
+
+    Boilerplate detectors in both trafilatura and resiliparse read ids: a section headed "Field
+    operators and related functions" gets ``id="field-operators-and-related-functions"`` and is
+    dropped as a "related" box (all 24 formulas of SymPy's vector/fields.html curl, divergence and
+    gradient sections), and "Comment Objects" as user comments. An id that merely repeats the
+    heading says nothing about layout, so it goes; ids that are not exactly the heading's slug stay
+    (``<section id="related"><h2>Related posts</h2>`` is still boilerplate to them).
+    """
+    for el in tree.iter("section", "div"):
+        ident = el.get("id")
+        if not ident:
+            continue
+        heading = next((c for c in el if isinstance(c.tag, str) and c.tag in _HEADINGS), None)
+        if heading is not None and _slug(ident) and _slug("".join(heading.itertext())) == _slug(ident):
+            del el.attrib["id"]
 
 
 def _tidy(text: str) -> str:
@@ -197,8 +256,8 @@ def extract_fast(html: str) -> str:
 
 
 _MATH_SRC_FAST = re.compile(r"codecogs|latex\.php|mimetex|/math/render/|wp\.com/latex", re.I)
-_FAST_INLINE = re.compile(r"\\\((.+?)\\\)", re.S)
-_FAST_DISPLAY = re.compile(r"\\\[(.+?)\\\]", re.S)
+_FAST_INLINE = re.compile(r"\\\(((?:[^\\]|\\(?!\())+?)\\\)")  # linear: see math_dom._INLINE_DELIMS
+_FAST_DISPLAY = re.compile(r"\\\[((?:[^\\]|\\(?!\[))+?)\\\]")
 
 
 def _fast_replace(tree: Any, el: Any, tex: str | None, display: bool) -> None:
@@ -226,6 +285,7 @@ def extract_fragment(html: str, settings: ExtractSettings | None = None) -> Extr
     for whole pages and drops short fragments (one-line answers) entirely.
     """
     settings = settings or ExtractSettings()
+    _load_extractors()
     with time_limit(settings.timeout_seconds):
         if not html or not html.strip():
             return ExtractResult("", {"extractor": "fragment"})

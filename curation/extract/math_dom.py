@@ -35,8 +35,11 @@ _MATH_IMG_SRC = re.compile(
     r"s0\.wp\.com/latex|chart\.apis\.google\.com/chart\?cht=tx|quicklatex|latex\.codecogs|/_images/math/",
     re.I,
 )
-_INLINE_DELIMS = re.compile(r"\\\((.+?)\\\)", re.S)
-_DISPLAY_DELIMS = re.compile(r"\\\[(.+?)\\\]", re.S)
+# The body may not cross another opener: with ``.+?`` every unclosed ``\(`` rescans the rest of
+# the text, so a page of 100k ``\(`` takes O(n^2) (catastrophic backtracking; issue 9). One
+# character per step keeps the match linear (no nested quantifier).
+_INLINE_DELIMS = re.compile(r"\\\(((?:[^\\]|\\(?!\())+?)\\\)")
+_DISPLAY_DELIMS = re.compile(r"\\\[((?:[^\\]|\\(?!\[))+?)\\\]")
 _WS = re.compile(r"\s+")
 
 

@@ -33,7 +33,13 @@ def safe_member_name(name: str) -> str | None:
 
 
 def read_tar(path: str, settings: ExtractSettings, suffixes: tuple[str, ...]) -> tuple[dict[str, bytes], int]:
-    """Regular-file members whose name ends with one of ``suffixes``; returns (files, skipped)."""
+    """Regular-file members whose name ends with one of ``suffixes``; returns (files, skipped).
+
+    A member whose name escapes the archive root (``../``, absolute) makes the whole archive
+    ``archive_path_escape``: no real arXiv tarball has one, so it is hostile. Links and devices are
+    skipped (counted). Every regular member's declared size counts toward the budget, read or
+    not: a bomb's one huge member is refused at its header, before anything is inflated.
+    """
     files: dict[str, bytes] = {}
     skipped = 0
     total = 0
@@ -42,14 +48,16 @@ def read_tar(path: str, settings: ExtractSettings, suffixes: tuple[str, ...]) ->
             if i >= settings.max_archive_members:
                 raise UnsafeArchive("archive_too_many_members")
             name = safe_member_name(info.name)
-            if name is None or not info.isreg():  # links, devices, ../ escapes
+            if name is None:
+                raise UnsafeArchive("archive_path_escape")
+            if not info.isreg():  # symlinks, hard links, devices: never followed
                 skipped += 1
-                continue
-            if not name.lower().endswith(suffixes):
                 continue
             total += info.size
             if total > settings.max_archive_bytes:
                 raise UnsafeArchive("archive_too_large")
+            if not name.lower().endswith(suffixes):
+                continue
             fh = tar.extractfile(info)
             if fh is None:
                 skipped += 1

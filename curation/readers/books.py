@@ -17,7 +17,7 @@ from typing import Any
 
 from lxml import etree
 
-from curation.extract.html import ExtractTimeout, extract_fragment
+from curation.extract.html import ExtractTimeout, extract_fragment, time_limit
 from curation.extract.settings import ExtractSettings
 from curation.readers._archive import UnsafeArchive, open_zip, read_tar, read_zip_member, safe_member_name
 from curation.readers._common import decode_text, doc_row, error_reason
@@ -34,11 +34,11 @@ def read_file(path: str, settings: ExtractSettings, counters: Counter) -> Iterat
     lower = path.lower()
     try:
         if lower.endswith(TAR_SUFFIXES):
-            yield _tarball(path, settings, counters)
+            yield _timed(_tarball, path, settings, counters)
         elif lower.endswith(".epub"):
             yield _epub(path, settings, counters)
         elif lower.endswith((".tex", ".ltx", ".latex", ".tex.gz")):
-            yield _tex_file(path, settings)
+            yield _timed(_tex_file, path, settings)
         elif lower.endswith(TEXT_SUFFIXES):
             yield _text_file(path, settings)
         else:
@@ -47,6 +47,15 @@ def read_file(path: str, settings: ExtractSettings, counters: Counter) -> Iterat
         yield doc_row(SOURCE, path, 0, None, meta={"file": path}, reason=exc.reason)
     except Exception as exc:  # a reader never raises on bad input
         yield doc_row(SOURCE, path, 0, None, meta={"file": path}, reason=error_reason(exc))
+
+
+def _timed(fn, path: str, settings: ExtractSettings, *args) -> dict[str, Any]:
+    """TeX handling is regex work on attacker-controlled text: the per-document limit covers it."""
+    try:
+        with time_limit(settings.timeout_seconds):
+            return fn(path, settings, *args)
+    except ExtractTimeout:
+        return doc_row(SOURCE, path, 0, None, meta={"file": path}, reason="extract_timeout")
 
 
 def _read_capped(path: str, settings: ExtractSettings) -> bytes:
@@ -127,15 +136,33 @@ def _text_file(path: str, settings: ExtractSettings) -> dict[str, Any]:
                    reason=None if len(text) >= max(settings.min_chars, 1) else "empty_text")
 
 
+def _package_xml(data: bytes) -> etree._Element:
+    """Parse an EPUB's container or package file; refuse any that declares entities.
+
+    The parser never expands entities nor fetches anything (``_SAFE_XML``), but a package file
+    that declares entities (billion laughs, XXE) is hostile: EPUB's own files have no use for them.
+    """
+    try:
+        root = etree.fromstring(data, _SAFE_XML)
+    except etree.XMLSyntaxError:
+        if b"<!ENTITY" in data:  # libxml2 stopped at its entity amplification limit
+            raise UnsafeArchive("xml_entities_forbidden") from None
+        raise
+    dtd = root.getroottree().docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.iterentities()):
+        raise UnsafeArchive("xml_entities_forbidden")
+    return root
+
+
 def _epub(path: str, settings: ExtractSettings, counters: Counter) -> dict[str, Any]:
     with open_zip(path, settings) as zf:
         names = set(zf.namelist())
-        container = etree.fromstring(read_zip_member(zf, "META-INF/container.xml", settings), _SAFE_XML)
+        container = _package_xml(read_zip_member(zf, "META-INF/container.xml", settings))
         rootfile = container.find(".//{*}rootfile")
         opf_name = rootfile.get("full-path") if rootfile is not None else None
         if not opf_name or opf_name not in names:
             raise UnsafeArchive("epub_no_package")
-        opf = etree.fromstring(read_zip_member(zf, opf_name, settings), _SAFE_XML)
+        opf = _package_xml(read_zip_member(zf, opf_name, settings))
         base = posixpath.dirname(opf_name)
         manifest = {item.get("id"): item for item in opf.iterfind(".//{*}manifest/{*}item")}
         spine = [ref.get("idref") for ref in opf.iterfind(".//{*}spine/{*}itemref")]

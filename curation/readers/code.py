@@ -42,9 +42,11 @@ EXTENSIONS = {
 _PY_LIBS = (r"sympy|numpy|scipy|mpmath|sage|networkx|gmpy2|cvxpy|pulp|statsmodels|"
             r"numba|galgebra|z3|pysmt|fractions|cmath|math")
 RELEVANCE: dict[str, re.Pattern] = {
-    "python": re.compile(rf"^\s*(?:from|import)\s+(?:{_PY_LIBS})\b", re.M),
+    # ``^[ \t]*``, not ``^\s*``: \s crosses newlines, so a file of blank lines made every line start
+    # rescan the rest of the file (O(n^2); 1 MB of newlines took minutes).
+    "python": re.compile(rf"^[ \t]*(?:from|import)\s+(?:{_PY_LIBS})\b", re.M),
     "jupyter": re.compile(rf"(?:from|import)\s+(?:{_PY_LIBS})\b|using\s+(?:LinearAlgebra|DifferentialEquations)|\$[^$\n]+\$"),
-    "julia": re.compile(r"^\s*(?:using|import)\s+(?:LinearAlgebra|SparseArrays|Statistics|DifferentialEquations|"
+    "julia": re.compile(r"^[ \t]*(?:using|import)\s+(?:LinearAlgebra|SparseArrays|Statistics|DifferentialEquations|"
                         r"Symbolics|ModelingToolkit|JuMP|Optim|ForwardDiff|Zygote|Distributions|"
                         r"Polynomials|AbstractAlgebra|Nemo|Hecke|Oscar|SpecialFunctions|FFTW|Roots|QuadGK)\b", re.M),
     "r": re.compile(r"\b(?:library|require)\s*\(\s*[\"']?(?:MASS|Matrix|deSolve|pracma|numDeriv|"

@@ -104,10 +104,20 @@ def _load(xml_path: str, db: sqlite3.Connection, counters: Counter) -> str | Non
     error = None
     try:
         context = etree.iterparse(
-            xml_path, events=("end",), tag="row",
+            xml_path, events=("start", "end"),
             resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True,
         )
-        for _, el in context:
+        for event, el in context:
+            if event == "start":
+                # StackExchange dumps never carry a DOCTYPE. One that does is hostile (billion
+                # laughs, XXE): libxml2 would stop at its amplification limit or its refusal to
+                # load an external entity, half-way through the file; refuse it whole, up front.
+                if el.getparent() is None and el.getroottree().docinfo.internalDTD is not None:
+                    error = "xml_dtd_forbidden"
+                    break
+                continue
+            if el.tag != "row":
+                continue
             a = el.attrib
             try:
                 batch.append((

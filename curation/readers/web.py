@@ -30,6 +30,29 @@ def _sniff_html(body: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<html" in head or b"<body" in head
 
 
+# Control bytes that never occur in text in any charset a page can declare (tab, LF, FF, CR and
+# ESC, which ISO-2022 uses, are allowed). UTF-16/32 text has NULs, so those pages are exempt.
+_CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13, 27))
+_BINARY_MAGIC = (b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"%PDF-", b"PK\x03\x04", b"\x1f\x8b", b"\x7fELF",
+                 b"BZh", b"\xfd7zXZ", b"7z\xbc\xaf", b"RIFF", b"\x00\x00\x01\x00", b"OggS", b"ID3", b"wOF")
+_SNIFF_BYTES = 8192
+# Share of control bytes in the first 8 KiB above which a body is binary, whatever its label says
+# (the WHATWG MIME sniffing spec calls a resource binary on a single such byte; 1% leaves room
+# for the odd stray control character in real pages).
+_MAX_CONTROL_SHARE = 0.01
+
+
+def _looks_binary(body: bytes, content_type: str) -> bool:
+    """A body labelled text/html that is really an image, archive or random bytes."""
+    head = body[:_SNIFF_BYTES]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or "utf-16" in content_type.lower() or "utf-32" in content_type.lower():
+        return False
+    if head.startswith(_BINARY_MAGIC):
+        return True
+    controls = len(head) - len(head.translate(None, _CONTROL))
+    return bool(head) and controls > _MAX_CONTROL_SHARE * len(head)
+
+
 def _decompress(body: bytes, encoding: str, limit: int) -> bytes | None:
     """Undo a Content-Encoding the crawler kept; None when it fails or would exceed ``limit``."""
     try:
@@ -63,26 +86,42 @@ def read_file(
         return
     n = 0
     last_pos = 0
+    resume = 0  # where the current pass over the file started
+    gz = path.lower().endswith(".gz")
     with fh:
-        try:
-            for rec in ArchiveIterator(fh, parse_http=True, verify_digests=False):
-                n += 1
-                last_pos = rec.stream_pos
-                if rec.record_type != WarcRecordType.response:
-                    wtype = (rec.headers.get("WARC-Type") or "unknown").lower()
-                    counters[f"warc_skipped:{wtype}"] += 1
-                    continue
-                row, file_broken = _response(rec, name, settings, counters, html_to_text)
-                if file_broken:
-                    counters["warc_truncated_file"] += 1
-                    yield doc_row(SOURCE, path, f"file@{rec.stream_pos}", None,
-                                  meta={"file": path, "records_read": n - 1}, reason="read_error:truncated")
+        while True:
+            fh.seek(resume)
+            yielded_this_pass = False
+            try:
+                for rec in ArchiveIterator(fh, parse_http=True, verify_digests=False):
+                    n += 1
+                    last_pos = rec.stream_pos
+                    yielded_this_pass = True
+                    if rec.record_type != WarcRecordType.response:
+                        wtype = (rec.headers.get("WARC-Type") or "unknown").lower()
+                        counters[f"warc_skipped:{wtype}"] += 1
+                        continue
+                    row, file_broken = _response(rec, name, settings, counters, html_to_text)
+                    if file_broken:
+                        counters["warc_truncated_file"] += 1
+                        yield doc_row(SOURCE, path, f"file@{rec.stream_pos}", None,
+                                      meta={"file": path, "records_read": n - 1}, reason="read_error:truncated")
+                        return
+                    yield row
+                break
+            except Exception as exc:  # fastwarc raises on bytes that are not a WARC record
+                counters["warc_malformed"] += 1
+                reason = "malformed_warc" if isinstance(exc, OSError) else error_reason(exc)
+                bad_at = last_pos if yielded_this_pass else resume
+                yield doc_row(SOURCE, path, f"file@{bad_at}", None,
+                              meta={"file": path, "records_read": n, "error": str(exc)[:200]}, reason=reason)
+                # Common Crawl writes one gzip member per record: skip the member the damage is in
+                # and go on with the next one that starts a WARC record. Plain WARCs cannot resync.
+                nxt = _next_warc_member(path, bad_at) if gz else None
+                if nxt is None:
                     return
-                yield row
-        except Exception as exc:  # fastwarc raises on garbage that is not WARC at all
-            yield doc_row(SOURCE, path, f"file@{n}", None, meta={"file": path, "records_read": n},
-                          reason=error_reason(exc))
-            return
+                counters["warc_resync"] += 1
+                resume = nxt
     if path.lower().endswith(".gz") and not _gzip_tail_complete(path, last_pos):
         # fastwarc stops quietly when a gzip member is cut off: check the members after the last
         # record it returned, and report the file as truncated.
@@ -92,6 +131,31 @@ def read_file(
         return
     if n == 0:
         counters["warc_empty_file"] += 1
+
+
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+
+
+def _next_warc_member(path: str, after: int) -> int | None:
+    """Offset of the first gzip member after ``after`` that inflates to a WARC header, or None."""
+    import mmap
+
+    try:
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            pos = after
+            while True:
+                pos = data.find(_GZIP_MAGIC, pos + 1)
+                if pos < 0:
+                    return None
+                d = zlib.decompressobj(wbits=31)
+                try:
+                    head = d.decompress(data[pos : pos + 4096], 16)
+                except zlib.error:
+                    continue
+                if head.startswith(b"WARC/"):
+                    return pos
+    except (OSError, ValueError):
+        return None
 
 
 def _gzip_tail_complete(path: str, offset: int) -> bool:
@@ -156,6 +220,8 @@ def _response(rec: Any, warc_name: str, settings: ExtractSettings, counters: Cou
         body = _decompress(body, encoding, settings.max_html_bytes)
         if body is None:
             return row(None, "undecodable"), False
+    if _looks_binary(body, content_type):
+        return row(None, "binary_body"), False
     html, how = decode_html(body, content_type, truncated=bool(meta.get("truncated")))
     meta["charset"] = how
     meta["bytes"] = len(body)

@@ -1,0 +1,68 @@
+"""Every regex in curation/extract and curation/readers that ran in O(n^2) on hostile text, on that
+text: each must finish in well under a second (the old patterns needed minutes; issue 9).
+
+The inputs are the worst cases of the old patterns: many openers without a closer (``\\(``,
+``\\[``, ``\\begin{comment}``, ``\\input{``) and long runs of blank lines for ``^\\s*import``.
+The limit is generous (5 s on a loaded 2-core machine) against the quadratic blow-up (> 60 s).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from curation.extract.html import _FAST_DISPLAY, _FAST_INLINE, extract_fragment
+from curation.extract.math_dom import _DISPLAY_DELIMS, _INLINE_DELIMS
+from curation.readers._tex import _INPUT, strip_comments
+from curation.readers.code import RELEVANCE
+
+LIMIT_S = 5.0
+N = 200_000
+
+
+def _timed(fn, *args):
+    started = time.process_time()
+    out = fn(*args)
+    return out, time.process_time() - started
+
+
+@pytest.mark.parametrize("pattern,text", [
+    (_INLINE_DELIMS, "\\(" * N), (_DISPLAY_DELIMS, "\\[" * N),
+    (_FAST_INLINE, "\\(" * N), (_FAST_DISPLAY, "\\[" * N),
+    (_INPUT, "\\input{" * N), (_INPUT, "\\input{\\" * N),
+])
+def test_delimiter_patterns_are_linear(pattern, text):
+    _, took = _timed(pattern.findall, text)
+    assert took < LIMIT_S
+
+
+def test_delimiter_patterns_still_match():
+    assert _INLINE_DELIMS.findall(r"a \(x^2\) b \(\frac{a}{b} \\ c\) \( open") == ["x^2", r"\frac{a}{b} \\ c"]
+    assert _DISPLAY_DELIMS.findall(r"\[ \sum_i i \] and \[y\]") == [r" \sum_i i ", "y"]
+    assert [m[1] or m[2] for m in _INPUT.findall(r"\input{ch1} \include{sec/b} \input foo \includegraphics{x}")] \
+        == ["ch1", "sec/b", "foo"]
+
+
+def test_strip_comments_with_unclosed_verbatim_is_linear():
+    tex = "\\begin{comment}" * 50_000 + "\n\\begin{verbatim}\n50% kept\n\\end{verbatim}\nx % dropped\n"
+    out, took = _timed(strip_comments, tex)
+    assert took < LIMIT_S
+    assert "50% kept" in out and "dropped" not in out
+
+
+@pytest.mark.parametrize("language", sorted(RELEVANCE))
+def test_code_relevance_rules_are_linear(language):
+    text = "\n" * (1 << 20) + "x = 1\n"
+    found, took = _timed(RELEVANCE[language].search, text)
+    assert took < LIMIT_S and found is None
+
+
+def test_python_rule_still_sees_indented_imports():
+    assert RELEVANCE["python"].search("def f():\n    import numpy as np\n")
+    assert RELEVANCE["julia"].search("\t using LinearAlgebra\n")
+
+
+def test_fragment_with_many_openers_finishes_and_keeps_text():
+    result, took = _timed(extract_fragment, "<p>" + "\\(" * N + " tail words</p>")
+    assert took < LIMIT_S and "tail words" in result.text
