@@ -82,6 +82,9 @@ class PipelineConfig(Settings):
         payload = {
             "sources": [s.model_dump() for s in self.sources],
             "benchmarks": self.benchmarks,
+            # The web cascade runs inside extract but is configured with the filter's model.
+            "cascade": self.filter.cascade.model_dump(),
+            "math_model": self.filter.math_model,
             **{name: self.stage_settings(name).model_dump() for name in upto},
         }
         blob = json.dumps(payload, sort_keys=True, default=str).encode()

@@ -60,9 +60,14 @@ def pick_web(corpus: Path, rng: random.Random) -> tuple[set[str], set[str]]:
         chosen += rng.sample(pool, min(n, len(pool)))
     # One GAP near-duplicate pair, one Korean (EUC-KR) page, one exact duplicate and its original,
     # one non-HTML response and one 404: the cases a reader and dedup must handle.
+    # The pair must be math in both spellings, or the filter drops it before dedup sees it.
     gap = sorted((r for r in labels if r["near_dup_group"] and r["bytes"] <= MAX_PAGE_BYTES), key=lambda r: r["url"])
-    group = gap[0]["near_dup_group"]
-    chosen += [r for r in gap if r["near_dup_group"] == group]
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for r in gap:
+        groups[r["near_dup_group"]].append(r)
+    group = next(g for g, rows in sorted(groups.items())
+                 if len(rows) == 2 and all(r["label"] == "math" for r in rows) and 4_000 < rows[0]["bytes"] < 40_000)
+    chosen += groups[group]
     chosen.append(next(r for r in labels if r["http_charset"] == "EUC-KR" and r["bytes"] <= MAX_PAGE_BYTES))
     dup = next(r for r in sorted(labels, key=lambda r: r["url"]) if r["exact_dup_of"])
     chosen += [dup, next(r for r in labels if r["url"] == dup["exact_dup_of"])]

@@ -97,6 +97,18 @@ def test_repeated_lines_reason():
     assert reason is not None and reason.startswith("gopher_repetition:")
 
 
+def test_sure_math_skips_prose_rules_but_not_language():
+    """Formulas repeat n-grams and lower lid confidence; a confident math score exempts them."""
+    text = "\n".join(["Buy cheap watches now at the best price online today"] * 30 + [ENGLISH_PROSE])
+    q = quality_signals(text, "web", S)
+    assert decide_row("web", "en", 0.9, q, 0.6, S).startswith("gopher_repetition:")
+    assert decide_row("web", "en", 0.9, q, 0.95, S) is None
+    assert decide_row("web", "en", 0.3, q, 0.95, S) is None
+    assert decide_row("web", "fr", 0.99, q, 0.95, S) == "lang_not_allowed:fr"
+    strict = FilterSettings(math_exempt_score=1.0)
+    assert decide_row("web", "en", 0.9, q, 0.95, strict).startswith("gopher_repetition:")
+
+
 def test_bullet_page_reason():
     words = ENGLISH_PROSE.split()
     text = "\n".join(f"- {' '.join(words[i:i + 3])}" for i in range(0, 60, 3))
@@ -122,7 +134,7 @@ def test_code_rules_reasons():
 def test_decide_order_and_thresholds():
     q = quality_signals(ENGLISH_MATH, "web", S)
     assert decide_row("web", "fr", 0.99, q, 0.99, S) == "lang_not_allowed:fr"
-    assert decide_row("web", "en", 0.2, q, 0.99, S) == "lang_score_below_threshold:en"
+    assert decide_row("web", "en", 0.2, q, 0.6, S) == "lang_score_below_threshold:en"
     assert decide_row("web", None, None, q, 0.99, S) == "lang_unknown"
     assert decide_row("web", "en", 0.9, q, 0.3, S) == "math_score_below_threshold"
     assert decide_row("web", "en", 0.9, q, 0.7, S) is None

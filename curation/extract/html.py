@@ -26,6 +26,15 @@ _MATH_SPAN = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.S)
 _BLANKS = re.compile(r"\n{3,}")
 
 
+class DocumentRejected(Exception):
+    """Raised by an HTML-to-text step that decides a page is not worth extracting."""
+
+    def __init__(self, reason: str, meta: dict[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.meta = meta or {}
+
+
 class ExtractTimeout(Exception):
     """The per-document time limit (settings.timeout_seconds) ran out."""
 

@@ -117,3 +117,31 @@ def decide(html: str, settings: FilterSettings | None = None) -> GateDecision:
     if _DEFAULT is None:
         _DEFAULT = CascadeGate()
     return _DEFAULT.decide(html)
+
+
+REJECT_REASON = "cascade_not_math"
+
+
+class GatedExtractor:
+    """The web reader's HTML-to-text step with the gate in front (MegaMath's coarse-to-fine).
+
+    Pages that fail the gate never reach the expensive extractor: they are rejected at extract
+    with ``cascade_not_math`` and the gate's signals in ``meta.cascade``, so the recall of the
+    gate can be audited from ``rejects/extract``.
+    """
+
+    def __init__(self, settings: FilterSettings) -> None:
+        self.gate = CascadeGate(settings)
+
+    def __call__(self, html: str, url: str | None, extract_settings: Any) -> Any:
+        from curation.extract.html import DocumentRejected, extract_html
+
+        decision = self.gate.decide(html)
+        signals = {"passed_by": decision.signals.get("passed_by"),
+                   "fast_score": decision.signals.get("fast_score"),
+                   "content_cues": decision.signals.get("content_cues")}
+        if not decision.passed:
+            raise DocumentRejected(REJECT_REASON, {"cascade": signals})
+        result = extract_html(html, url, extract_settings)
+        result.meta["cascade"] = signals
+        return result

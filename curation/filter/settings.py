@@ -97,6 +97,13 @@ class FilterSettings(Settings):
     math_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     math_threshold_by_source: dict[str, float] = Field(default_factory=dict)
     math_sources: list[str] = Field(default_factory=lambda: list(ALL_SOURCES))
+    # Documents the classifier is this sure about skip the prose rules (Gopher repetition and
+    # quality, the language-confidence floor); the language itself is still checked. Formulas
+    # repeat n-grams and confuse lid by nature: on the sample, SymPy and SciPy pages scoring
+    # 0.93-1.0 were dropped as dup_5_gram or low lid confidence. OpenWebMath relaxes its quality
+    # threshold for high-MathScore documents the same way (Paster et al. 2023, Sec. 3.3).
+    # Set to 1.0 to turn the exemption off.
+    math_exempt_score: float = Field(default=0.9, ge=0.0, le=1.0)
 
     cascade: CascadeSettings = Field(default_factory=CascadeSettings)
 

@@ -60,14 +60,15 @@ def decide_row(source: str, lang: str | None, lang_score: float | None, quality:
         return "empty_text"
     if quality.get("n_words", 0) < settings.min_words_for(source):
         return "too_short"
+    sure_math = (math_score or 0.0) >= settings.math_exempt_score
     if source in settings.lang_sources:
         if lang is None:
             return "lang_unknown"
         if lang not in settings.languages:
             return f"lang_not_allowed:{lang}"
-        if (lang_score or 0.0) < settings.min_lang_score_for(source):
+        if not sure_math and (lang_score or 0.0) < settings.min_lang_score_for(source):
             return f"lang_score_below_threshold:{lang}"
-    reason = quality_reason(quality, source, settings)
+    reason = None if sure_math else quality_reason(quality, source, settings)
     if reason:
         return reason
     if source in settings.math_sources and (math_score or 0.0) < settings.threshold_for(source):

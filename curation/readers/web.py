@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from curation.extract.charset import decode_html
-from curation.extract.html import ExtractResult, ExtractTimeout, extract_html
+from curation.extract.html import DocumentRejected, ExtractResult, ExtractTimeout, extract_html
 from curation.extract.settings import ExtractSettings
 from curation.readers._common import doc_row, error_reason
 
@@ -232,6 +232,9 @@ def _response(rec: Any, warc_name: str, settings: ExtractSettings, counters: Cou
     except ExtractTimeout:
         counters["extract_timeout"] += 1
         return row(None, "extract_timeout"), False
+    except DocumentRejected as rejected:
+        meta.update(rejected.meta)
+        return row(None, rejected.reason), False
     except Exception as exc:
         return row(None, f"extract_error:{type(exc).__name__}"), False
     meta.update(result.meta)

@@ -206,7 +206,7 @@ class Runner:
 
         # Persisted because the frame is read three times (kept rows, rejects, funnel counts) and
         # recomputing it would re-run extraction or model inference. DISK_ONLY: corpus-sized.
-        frame = result.frame.persist(StorageLevel.DISK_ONLY)
+        frame = result.frame if result.frame.is_cached else result.frame.persist(StorageLevel.DISK_ONLY)
         docs = frame.where(F.col("_counters").isNull())
         kept = docs.where(F.col("reason").isNull()).select(*DOC_COLUMNS)
         kept.write.mode("overwrite").parquet(str(stage_dir))
