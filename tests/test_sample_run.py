@@ -110,3 +110,49 @@ def test_killed_run_resumes_to_identical_output(sample_run, tmp_path):
     assert json.loads((out / "stages" / "extract" / "_SUCCESS").read_text())["run_id"] == extract_run
     for stage in ("extract", "filter", "dedup", "decontaminate", "shard"):
         assert _rows(out, stage) == _rows(sample_run, stage), stage
+
+
+def _rejects(output: Path) -> list[dict]:
+    import pyarrow.dataset as ds
+
+    return ds.dataset(output / "rejects", format="parquet").to_table(
+        columns=["id", "origin", "stage", "reason", "meta"]).to_pylist()
+
+
+def test_gap_chapter_pair_is_one_near_duplicate_cluster(sample_run):
+    """data/sample holds GAP's ref/chap17 with math as Unicode text and as MathJax (README)."""
+    pair = {"https://www.gap-system.org/Manuals/doc/ref/chap17.html",
+            "https://www.gap-system.org/Manuals/doc/ref/chap17_mj.html"}
+    dedup_in = pq.read_table(sample_run / "stages" / "filter", columns=["id", "origin"]).to_pylist()
+    ids = {r["origin"]: r["id"] for r in dedup_in if r["origin"] in pair}
+    assert set(ids) == pair, "both chapters must survive extraction and filtering"
+    dropped = [r for r in _rejects(sample_run) if r["stage"] == "dedup" and r["origin"] in pair]
+    assert len(dropped) == 1
+    survivor = (pair - {dropped[0]["origin"]}).pop()
+    assert dropped[0]["reason"] == f"near_duplicate_of:{ids[survivor]}"
+
+
+def test_no_inserted_benchmark_item_reaches_the_shards(sample_run):
+    labels = [json.loads(line) for line in (REPO / "data/sample/labels/contaminated.jsonl").open()]
+    dirty = {r["url"]: r for r in labels if r["benchmark"]}
+    assert len(dirty) == 4
+    shards = pq.read_table(sample_run / "shards", columns=["origin"]).column("origin").to_pylist()
+    assert not set(shards) & set(dirty)
+    # Those that reach the decontamination stage are caught there, with the right item.
+    decon_in = set(pq.read_table(sample_run / "stages" / "dedup", columns=["origin"]).column("origin").to_pylist())
+    caught = {r["origin"]: r["reason"] for r in _rejects(sample_run) if r["stage"] == "decontaminate"}
+    for url in set(dirty) & decon_in:
+        label = dirty[url]
+        assert caught.get(url, "").startswith(f"contaminated:{label['benchmark']}:"), url
+
+
+def test_cascade_rejections_carry_their_signals(sample_run):
+    gated = [r for r in _rejects(sample_run) if r["reason"] == "cascade_not_math"]
+    assert gated, "the sample's non-math web pages should stop at the gate"
+    for row in gated:
+        signals = json.loads(row["meta"])["cascade"]
+        assert signals["passed_by"] is None and signals["fast_score"] is not None
+    # Pages with MathJax markup pass the gate on markup alone (SciPy pages in the sample).
+    kept = pq.read_table(sample_run / "stages" / "extract", columns=["origin", "meta"]).to_pylist()
+    scipy = [json.loads(r["meta"])["cascade"] for r in kept if "docs.scipy.org" in r["origin"]]
+    assert any(s["passed_by"] == "markup" for s in scipy)
