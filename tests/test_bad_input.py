@@ -222,6 +222,8 @@ def bad_run(spark, tmp_path_factory, listener):
                     {"kind": "code", "paths": [str(inp / "code")]}],
         "output": str(root / "out"),
         "extract": {"max_archive_bytes": 16 * MB},
+        # These pages test decoding and extraction, not the math gate in front of it.
+        "filter": {"cascade": {"enabled": False}},
     }, root)
     started = time.monotonic()
     Runner(spark, cfg).run(RunPlan.build(until="extract"))
@@ -407,7 +409,8 @@ def test_time_limit_fires_inside_a_spark_python_worker(spark, tmp_path):
         warc_record("http://time.example/slow", http_block(slow), n=2),
     ])
     cfg = parse_config({"sources": [{"kind": "web", "paths": [str(tmp_path / "in")]}],
-                        "output": str(tmp_path / "out"), "extract": {"timeout_seconds": 1.0}}, tmp_path)
+                        "output": str(tmp_path / "out"), "extract": {"timeout_seconds": 1.0},
+                        "filter": {"cascade": {"enabled": False}}}, tmp_path)
     started = time.monotonic()
     Runner(spark, cfg).run(RunPlan.build(until="extract"))
     run = {"kept": pq.read_table(tmp_path / "out" / "stages" / "extract").to_pylist(),
