@@ -162,3 +162,18 @@ def test_stage_failure_is_one_line_with_traceback_file(spark, tmp_path):
     log_file = Path(cfg.output) / "logs" / "filter-error.log"
     assert log_file.is_file() and "Traceback" in log_file.read_text()
     assert read_marker(Path(cfg.output), "filter") is None
+
+
+class DiskFull:
+    name = "filter"
+
+    def __call__(self, batch):
+        raise OSError(28, "No space left on device")
+
+
+def test_full_disk_is_named_plainly(spark, tmp_path):
+    cfg = make_cfg(tmp_path)
+    transforms = {**TRANSFORMS, "filter": lambda spark, df, ctx: TransformResult(map_batch_stage(df, DiskFull()))}
+    with pytest.raises(PipelineError) as exc:
+        Runner(spark, cfg, transforms).run(RunPlan.build(until="filter"))
+    assert str(exc.value).startswith(f"stage filter failed: no space left on device under {cfg.output}")

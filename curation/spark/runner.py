@@ -46,6 +46,14 @@ MARKER = "_SUCCESS"
 DOC_STAGES: tuple[str, ...] = tuple(s for s in STAGES if s != "report")
 
 
+# Storage failures arrive wrapped in pages of JVM text; name them plainly.
+_DISK_ERRORS: tuple[tuple[str, str], ...] = (
+    ("No space left on device", "no space left on device"),
+    ("Disk quota exceeded", "disk quota exceeded"),
+    ("Read-only file system", "read-only file system"),
+)
+
+
 class PipelineError(Exception):
     """A run-time precondition failed (for example an upstream stage is missing)."""
 
@@ -156,16 +164,24 @@ class Runner:
 
     def _failure_message(self, stage: str, err: BaseException) -> str:
         """One line for the user; the whole traceback (Spark's runs to pages) goes to a file."""
+        text = str(err)
+        disk = next((msg for pattern, msg in _DISK_ERRORS if pattern in text), None)
         path = self.output / "logs" / f"{stage}-error.log"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(traceback.format_exception(err)), encoding="utf-8")
-        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(traceback.format_exception(err)), encoding="utf-8")
+            where = f"traceback in {path}"
+        except OSError:  # the disk that failed the stage may refuse the log too
+            where = "no traceback written: the output folder is not writable"
+        if disk:
+            return f"stage {stage} failed: {disk} under {self.output} ({where})"
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         # A Python worker's error ends with "ExceptionType: message"; Spark wraps it in JVM text.
         last = next((ln for ln in reversed(lines) if re.match(r"^[A-Za-z_.]+(Error|Exception)\b", ln)),
                     lines[-1] if lines else type(err).__name__)
         if not re.match(r"^[A-Za-z_.]+(Error|Exception)\b", last):
             last = f"{type(err).__name__}: {last}"
-        return f"stage {stage} failed: {last[:500]} (traceback in {path})"
+        return f"stage {stage} failed: {last[:500]} ({where})"
 
     def _check_upstream(self, stage: str, plan: RunPlan) -> None:
         up = _upstream(stage)

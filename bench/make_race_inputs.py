@@ -1,0 +1,151 @@
+"""Build the race's inputs from the development crawl (issue 9, "The race").
+
+    .venv/bin/python bench/make_race_inputs.py [--corpus ../shared/corpus] [--out /tmp/race_inputs]
+
+Writes under --out:
+    dev/        the dev crawl's web WARCs as they are (symlinks: every record kind, every page)
+    mix5/       all non-math responses + enough seeded-random math responses that ~5% of pages are
+                math, as on a real crawl; written round-robin into two WARCs so both cores work
+    scale_x1/, scale_x2/, scale_x4/
+                the responses of the first dev WARC (a third of the crawl, so the 4x run stays
+                short on a shared machine) once, twice and four times, in 4 files each so both
+                cores work at every size: copy k > 0 of a record gets ``?replica=k`` on its URL
+                and a new (deterministic) WARC-Record-ID, so the pipeline sees distinct pages
+                with the same bodies (for the cost-growth curve)
+    inputs.json what each folder holds (pages, math pages, bytes)
+
+Math labels come from corpus/labels/web_labels.jsonl. Deterministic: same corpus, same files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import uuid
+from io import BytesIO
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.warcwriter import WARCWriter
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = 20251124
+MATH_SHARE = 0.05
+SCALE_FILES = 4
+# WARC headers carried over to a rewritten record; the rest (id, digests, length) are recomputed.
+_KEEP_HEADERS = ("WARC-Date", "WARC-IP-Address", "WARC-Truncated", "WARC-Identified-Payload-Type")
+
+
+def load_labels(corpus: Path) -> dict[str, dict]:
+    with open(corpus / "labels" / "web_labels.jsonl", encoding="utf-8") as fh:
+        return {d["warc_record_id"]: d for d in map(json.loads, fh)}
+
+
+def iter_responses(warcs: list[Path]):
+    """(record id, url, http headers, raw body bytes, warc headers) of every response record."""
+    for path in warcs:
+        with open(path, "rb") as fh:
+            for rec in ArchiveIterator(fh):
+                if rec.rec_type != "response":
+                    continue
+                body = rec.raw_stream.read()  # the stored payload bytes, not de-chunked or decoded
+                yield (rec.rec_headers.get_header("WARC-Record-ID"), rec.rec_headers.get_header("WARC-Target-URI"),
+                       rec.http_headers, body, rec.rec_headers)
+
+
+def write_record(writer: WARCWriter, url: str, record_id: str, http_headers, body: bytes, warc_headers) -> None:
+    headers = {"WARC-Record-ID": record_id}
+    for name in _KEEP_HEADERS:
+        value = warc_headers.get_header(name)
+        if value:
+            headers[name] = value
+    rec = writer.create_warc_record(url, "response", payload=BytesIO(body), http_headers=http_headers,
+                                    warc_headers_dict=headers)
+    writer.write_record(rec)
+
+
+def replica_url(url: str, k: int) -> str:
+    return url if k == 0 else f"{url}{'&' if '?' in url else '?'}replica={k}"
+
+
+def replica_id(record_id: str, k: int) -> str:
+    return record_id if k == 0 else f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{record_id}#{k}')}>"
+
+
+def _writers(folder: Path, n: int) -> tuple[list, list[WARCWriter]]:
+    folder.mkdir(parents=True, exist_ok=True)
+    handles = [open(folder / f"part-{i:05d}.warc.gz", "wb") for i in range(n)]
+    return handles, [WARCWriter(h, gzip=True) for h in handles]
+
+
+def build(corpus: Path, out: Path) -> dict:
+    warcs = sorted((corpus / "web").glob("*.warc.gz"))
+    labels = load_labels(corpus)
+    info: dict[str, dict] = {}
+
+    dev = out / "dev"
+    dev.mkdir(parents=True, exist_ok=True)
+    for w in warcs:
+        link = dev / w.name
+        if not link.exists():
+            link.symlink_to(w)
+    n_math = sum(1 for d in labels.values() if d["label"] == "math")
+    info["dev"] = {"pages": len(labels), "math_pages": n_math, "bytes": sum(w.stat().st_size for w in warcs)}
+
+    # 5% math: every non-math page, and math pages drawn seeded so that math / all ~= MATH_SHARE.
+    math_ids = sorted(i for i, d in labels.items() if d["label"] == "math")
+    n_nonmath = len(labels) - len(math_ids)
+    n_pick = round(MATH_SHARE / (1 - MATH_SHARE) * n_nonmath)
+    picked = set(random.Random(SEED).sample(math_ids, n_pick))
+    handles, writers = _writers(out / "mix5", 2)
+    n = 0
+    for rid, url, http, body, wh in iter_responses(warcs):
+        d = labels.get(rid)
+        if d is None or (d["label"] == "math" and rid not in picked):
+            continue
+        write_record(writers[n % 2], url, rid, http, body, wh)
+        n += 1
+    for h in handles:
+        h.close()
+    info["mix5"] = {"pages": n, "math_pages": n_pick,
+                    "bytes": sum(p.stat().st_size for p in (out / "mix5").glob("*.warc.gz"))}
+
+    # Replicas: copy k of every response of the first WARC, spread over 4 files.
+    for factor in (1, 2, 4):
+        folder = out / f"scale_x{factor}"
+        handles, writers = _writers(folder, SCALE_FILES)
+        n = m = 0
+        for rid, url, http, body, wh in iter_responses(warcs[:1]):
+            is_math = labels.get(rid, {}).get("label") == "math"
+            for k in range(factor):
+                write_record(writers[n % SCALE_FILES], replica_url(url, k), replica_id(rid, k), http, body, wh)
+                n += 1
+                m += is_math
+        for h in handles:
+            h.close()
+        info[f"scale_x{factor}"] = {"pages": n, "math_pages": m,
+                                    "bytes": sum(p.stat().st_size for p in folder.glob("*.warc.gz"))}
+    (out / "inputs.json").write_text(json.dumps(info, indent=2))
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus", default=str(REPO.parent / "shared" / "corpus"))
+    ap.add_argument("--out", default="/tmp/race_inputs")
+    args = ap.parse_args(argv)
+    corpus = Path(args.corpus)
+    if not (corpus / "web").is_dir():
+        print(f"make_race_inputs: corpus not found at {corpus}", file=sys.stderr)
+        return 2
+    info = build(corpus, Path(args.out))
+    for name, d in info.items():
+        print(f"{name:<8} {d['pages']:>6} pages, {d['math_pages']:>5} math "
+              f"({100 * d['math_pages'] / max(d['pages'], 1):.1f}%), {d['bytes'] / 1e6:.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
