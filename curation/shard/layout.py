@@ -200,7 +200,7 @@ def ids_array(ids: list[list[int]]) -> pa.ListArray:
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values), type=INPUT_IDS_FIELD.type)
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -242,7 +242,7 @@ def write_shard(table: pa.Table, path: Path, settings: ShardSettings) -> dict[st
         "rows": out.num_rows,
         "tokens": int(pc.sum(out.column("num_tokens")).as_py() or 0),
         "bytes": path.stat().st_size,
-        "sha256": _sha256(path),
+        "sha256": sha256_file(path),
         "row_groups": pq.ParquetFile(path).num_row_groups,
         "sources": json.dumps(dict(sorted(mix.items())), sort_keys=True),
     }

@@ -9,7 +9,6 @@ them; the totals must add up. Exit status 0 when all holds, 1 otherwise (each pr
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curation.shard import manifest as mf
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+from curation.shard.layout import sha256_file
 
 
 def check_shard(
@@ -39,7 +31,7 @@ def check_shard(
     size = path.stat().st_size
     if size != entry["bytes"]:
         problems.append(f"{name}: {size} bytes, manifest says {entry['bytes']}")
-    digest = _sha256(path)
+    digest = sha256_file(path)
     if digest != entry["sha256"]:
         problems.append(f"{name}: sha256 {digest[:16]}..., manifest says {entry['sha256'][:16]}... (corrupt or replaced)")
     try:
