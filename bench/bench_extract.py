@@ -124,15 +124,8 @@ def dom_formulas(html: str) -> list[tuple[str, list[str]]]:
                 tex = next(g for g in m.groups() if g)
             out.append(("mathjax", [tex]))
             claimed.update(el.iter())
-        elif tag == "span" and "SimpleMath" in _cls(el) and el not in claimed:
-            claimed.update(el.iter())
-            raw = _text(el)
-            if "\\" in raw:
-                for m in _TEXT_MATH.finditer(raw):
-                    out.append(("mathjax", [next(g for g in m.groups() if g)]))
-            elif raw.strip():
-                out.append(("plain", [raw, _subsup_text(el)]))
-        elif tag == "p" and "center" in _cls(el) and el not in claimed:
+        elif ((tag == "span" and "SimpleMath" in _cls(el)) or (tag == "p" and "center" in _cls(el))) \
+                and el not in claimed:
             claimed.update(el.iter())
             raw = _text(el)
             if "\\" in raw:

@@ -50,7 +50,14 @@ def dumps_meta(meta: dict[str, Any] | None) -> str | None:
 
 
 def loads_meta(value: str | None) -> dict[str, Any]:
-    return json.loads(value) if value else {}
+    """A ``meta``/``quality`` JSON object; empty, malformed or non-object values give ``{}``."""
+    if not value:
+        return {}
+    try:
+        out = json.loads(value)
+    except ValueError:
+        return {}
+    return out if isinstance(out, dict) else {}
 
 
 def docs_to_batch(rows: list[dict[str, Any]], schema: pa.Schema = STAGE_OUTPUT_SCHEMA) -> pa.RecordBatch:

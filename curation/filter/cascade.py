@@ -69,15 +69,9 @@ def markup_cues(html: str, scan_bytes: int) -> dict[str, int]:
 
 
 def cheap_text(html: str) -> str:
-    try:
-        from curation.extract.html import extract_fast  # the extract stage's cheap path
-    except ImportError:  # pragma: no cover - only before the extract module exists
-        extract_fast = None
-    if extract_fast is not None:
-        return extract_fast(html)
-    from resiliparse.extract.html2text import extract_plain_text
+    from curation.extract.html import extract_fast  # the extract stage's cheap path
 
-    return extract_plain_text(html, main_content=True, alt_texts=True, preserve_formatting=True)
+    return extract_fast(html)
 
 
 class CascadeGate:

@@ -17,18 +17,8 @@ from curation.filter.language import LanguageIdentifier
 from curation.filter.math_classifier import MathClassifier
 from curation.filter.quality import quality_reason, quality_signals
 from curation.filter.settings import FilterSettings
-from curation.schema import DOC_SCHEMA
+from curation.schema import DOC_SCHEMA, loads_meta
 from curation.stage import StageOutput, conform, with_column, with_reasons
-
-
-def _load_json(value: str | None) -> dict[str, Any]:
-    if not value:
-        return {}
-    try:
-        out = json.loads(value)
-    except ValueError:
-        return {}
-    return out if isinstance(out, dict) else {}
 
 
 def score_batch(batch: pa.RecordBatch, settings: FilterSettings,
@@ -41,7 +31,7 @@ def score_batch(batch: pa.RecordBatch, settings: FilterSettings,
     old_quality = batch.column("quality").to_pylist()
     quality = []
     for text, source, old in zip(texts, sources, old_quality, strict=True):
-        sig = _load_json(old)
+        sig = loads_meta(old)
         sig.update(quality_signals(text or "", source, settings))
         quality.append(json.dumps(sig, sort_keys=True))
     batch = with_column(batch, "lang", pa.array(langs, pa.string()))
@@ -79,7 +69,7 @@ def decide_row(source: str, lang: str | None, lang_score: float | None, quality:
 def decide_batch(batch: pa.RecordBatch, settings: FilterSettings) -> list[str | None]:
     cols = [batch.column(name).to_pylist() for name in ("source", "lang", "lang_score", "quality", "math_score")]
     return [
-        decide_row(src, lang, ls, _load_json(q), ms, settings)
+        decide_row(src, lang, ls, loads_meta(q), ms, settings)
         for src, lang, ls, q, ms in zip(*cols, strict=True)
     ]
 

@@ -33,7 +33,7 @@ from curation.dedup.keys import KEYS_SCHEMA, keys_batch
 from curation.dedup.settings import DedupSettings
 from curation.schema import DOC_SCHEMA
 from curation.spark.connected_components import connected_components
-from curation.spark.stage_api import FRAME_SCHEMA, StageContext, TransformResult
+from curation.spark.stage_api import FRAME_SCHEMA, FRAME_SPARK_SCHEMA, StageContext, TransformResult
 from curation.stage import conform
 
 log = logging.getLogger(__name__)
@@ -179,9 +179,5 @@ def transform(spark: SparkSession, df: DataFrame, ctx: StageContext) -> Transfor
         for f in FRAME_SCHEMA
     ]
     frame = out.select(*cols)
-    frame = frame.select(*[F.col(f.name).cast(_spark_type(f.type)).alias(f.name) for f in FRAME_SCHEMA])
+    frame = frame.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in FRAME_SPARK_SCHEMA])
     return TransformResult(frame=frame, extra_stats=stats)
-
-
-def _spark_type(t: pa.DataType) -> str:
-    return {pa.string(): "string", pa.float32(): "float", pa.int64(): "bigint"}[t]

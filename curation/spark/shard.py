@@ -22,7 +22,6 @@ import pyarrow as pa
 from pyspark import StorageLevel, TaskContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.pandas.types import from_arrow_schema
 
 from curation.shard import layout, manifest, mixing, tokenizer
 from curation.shard.settings import ShardSettings
@@ -33,6 +32,7 @@ from curation.spark.stage_api import (
     StageContext,
     TransformResult,
     map_batch_stage,
+    spark_schema,
 )
 
 _HIST_SCHEMA = "bucket int, tokens long"
@@ -49,10 +49,6 @@ _INFO_SCHEMA = pa.schema(
         pa.field("sources", pa.string()),
     ]
 )
-
-
-def _spark_schema(schema: pa.Schema):
-    return from_arrow_schema(pa.schema([f.with_nullable(True) for f in schema]))
 
 
 def transform(spark: SparkSession, df: DataFrame, ctx: StageContext) -> TransformResult:
@@ -139,7 +135,7 @@ def write_shards(
 
     n_parts = int(spark.conf.get("spark.sql.shuffle.partitions") or "8")
     ordered = (
-        kept.mapInArrow(expand, _spark_schema(layout.EXPANDED_SCHEMA))
+        kept.mapInArrow(expand, spark_schema(layout.EXPANDED_SCHEMA))
         .repartitionByRange(n_parts, "split", "key")
         .sortWithinPartitions("split", "key", "id", "copy")
         # Persisted because two passes must see the same partitions: one sums tokens per
@@ -161,9 +157,9 @@ def write_shards(
             return pa.Table.from_pylist([{"split": split, "shard": index, **info}], schema=_INFO_SCHEMA)
 
         infos = (
-            ordered.mapInArrow(assign, _spark_schema(layout.ASSIGNED_SCHEMA))
+            ordered.mapInArrow(assign, spark_schema(layout.ASSIGNED_SCHEMA))
             .groupBy("split", "shard")
-            .applyInArrow(write, _spark_schema(_INFO_SCHEMA))
+            .applyInArrow(write, spark_schema(_INFO_SCHEMA))
             .collect()
         )
     finally:

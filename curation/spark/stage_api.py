@@ -27,19 +27,20 @@ from pyspark.sql import DataFrame
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from curation.config import PipelineConfig
-from curation.schema import STAGE_OUTPUT_SCHEMA
-from curation.stage import BatchStage, check_accounting
+from curation.schema import DOC_SCHEMA, STAGE_OUTPUT_SCHEMA
+from curation.stage import BatchStage, check_accounting, conform
 
 COUNTERS_FIELD = pa.field("_counters", pa.string())
 FRAME_SCHEMA = pa.schema([*STAGE_OUTPUT_SCHEMA, COUNTERS_FIELD])
 
 
-def _nullable(schema: pa.Schema) -> pa.Schema:
-    return pa.schema([f.with_nullable(True) for f in schema])
+def spark_schema(schema: pa.Schema):
+    """The Spark schema of an Arrow schema with every column nullable (mapInArrow output)."""
+    return from_arrow_schema(pa.schema([f.with_nullable(True) for f in schema]))
 
 
 # Spark sees every column as nullable: counter rows have no id.
-FRAME_SPARK_SCHEMA = from_arrow_schema(_nullable(FRAME_SCHEMA))
+FRAME_SPARK_SCHEMA = spark_schema(FRAME_SCHEMA)
 
 
 @dataclass
@@ -77,9 +78,6 @@ def to_frame_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 def map_batch_stage(df: DataFrame, stage: BatchStage) -> DataFrame:
     """Run a pure batch stage over every Arrow batch of ``df`` with ``mapInArrow``."""
-    from curation.schema import DOC_SCHEMA
-    from curation.stage import conform
-
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         totals: Counter[str] = Counter()
         for batch in batches:
