@@ -88,6 +88,7 @@ def test_accounting_and_layout(spark, tmp_path):
     # kept and rejected ids partition the input ids
     assert set(kept.column("id").to_pylist()) | set(rejects.column("id").to_pylist()) == {d["id"] for d in DOCS}
     assert read_marker(out, "filter")["docs_in"] == 30
+    assert not (out / "_work").exists()  # scratch is removed once the stages succeed
 
 
 def test_rerun_skips_complete_stages_and_config_change_redoes(spark, tmp_path):

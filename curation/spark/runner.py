@@ -16,6 +16,7 @@ redone; the write is an overwrite, so a run killed halfway leaves nothing that s
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -160,6 +161,8 @@ class Runner:
             except Exception as err:
                 raise PipelineError(self._failure_message(stage, err)) from err
         merge_stats(self.output)
+        with contextlib.suppress(OSError):  # scratch of finished stages is gone; drop the parent
+            (self.output / "_work").rmdir()
         return summary
 
     def _failure_message(self, stage: str, err: BaseException) -> str:
