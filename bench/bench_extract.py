@@ -19,7 +19,8 @@ A formula counts as kept when that string, NFC-normalised with all whitespace re
 substring of the extracted text treated the same way; formulas of one or two characters (``x``, ``N``) would
 match any prose, so they must appear delimited as math ($x$, \\(x\\), $$x$$, \\[x\\]) except for
 plain formulas, which carry no delimiters in any extractor and are matched as they are.
-Printed next to each other: ours (extract_html, extract_fast), plain trafilatura (defaults) and
+Printed next to each other: ours (extract_html with its default resiliparse main content, the
+same with main_content=trafilatura, extract_fast), plain trafilatura (defaults) and
 plain resiliparse (main_content=True, defaults), all on the same pages; then documents/s and MB/s
 per core (CPU time of this process, so other load on the machine does not distort it).
 """
@@ -233,8 +234,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     pages = load_pages(corpus, args.limit, set(args.kinds.split(",")))
     settings = ExtractSettings(timeout_seconds=args.timeout)
+    traf_settings = settings.model_copy(update={"main_content": "trafilatura"})
     extractors = {
         "ours": lambda h, u: extract_html(h, u, settings).text,
+        "ours_traf": lambda h, u: extract_html(h, u, traf_settings).text,
         "ours_fast": lambda h, u: extract_fast(h),
         "trafilatura": plain_trafilatura,
         "resiliparse": plain_resiliparse,

@@ -398,18 +398,19 @@ def test_no_secret_leaks_and_no_network(bad_run, listener):
 # ---- the per-document time limit inside a Spark worker --------------------------------------
 
 def test_time_limit_fires_inside_a_spark_python_worker(spark, tmp_path):
-    """A 1 MB page needs many seconds of trafilatura; with a 1 s limit it is rejected, the
-    small page next to it is kept, and the job goes on (SIGALRM works in the worker)."""
+    """A 3.6 MB page needs about a second of extraction (minutes with trafilatura); with a 0.1 s
+    limit it is rejected, the small page next to it (a few ms) is kept, and the job goes on
+    (SIGALRM works in the worker)."""
     (tmp_path / "in").mkdir()
     para = "<p>Let \\(x_{%d}\\) be a prime, with <b>bold</b> words and ordinary prose around it.</p>\n"
-    slow = page("slow", "".join(para % i for i in range(12_000)))
-    assert len(slow) > MB
+    slow = page("slow", "".join(para % i for i in range(40_000)))
+    assert len(slow) > 3 * MB
     write_warc_gz(tmp_path / "in" / "slow.warc.gz", [
         _good("http://time.example/small", 1),
         warc_record("http://time.example/slow", http_block(slow), n=2),
     ])
     cfg = parse_config({"sources": [{"kind": "web", "paths": [str(tmp_path / "in")]}],
-                        "output": str(tmp_path / "out"), "extract": {"timeout_seconds": 1.0},
+                        "output": str(tmp_path / "out"), "extract": {"timeout_seconds": 0.1},
                         "filter": {"cascade": {"enabled": False}}}, tmp_path)
     started = time.monotonic()
     Runner(spark, cfg).run(RunPlan.build(until="extract"))

@@ -1,8 +1,9 @@
-"""HTML to text, math kept: the quality path (math normalisation -> trafilatura) and a cheap one.
+"""HTML to text, math kept: the quality path (math normalisation -> main content) and a cheap one.
 
 ``extract_html`` is what the web reader, the EPUB reader and the forum reader call; the coarse-to-
-fine cascade (curation/filter/cascade.py) calls ``extract_fast`` on every page and decides which
-pages deserve ``extract_html``. Both are pure functions of the HTML string.
+fine cascade (curation/filter/cascade.py) decides from cheap signals which pages deserve it.
+``extract_fast`` is the cheap math-preserving path (resiliparse's DOM only). All are pure
+functions of the HTML string.
 """
 
 from __future__ import annotations
@@ -76,6 +77,11 @@ def _load_extractors() -> None:
     import trafilatura  # noqa: F401
 
 
+# Plain lxml.etree elements: lxml.html's element classes are chosen by a Python lookup on every
+# element access, which cost 12% of the extraction (trafilatura, which wants lxml.html, re-parses).
+_HTML_PARSER = etree.HTMLParser()
+
+
 def parse_html(html: str) -> etree._Element | None:
     if not html or not html.strip():
         return None
@@ -83,14 +89,18 @@ def parse_html(html: str) -> etree._Element | None:
         # lxml refuses str input that carries an XML encoding declaration.
         if html.lstrip().startswith("<?xml"):
             html = html.split("?>", 1)[-1]
-        return lxml_html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
+        return etree.fromstring(html, _HTML_PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return None
 
 
-def _trafilatura(tree: etree._Element, url: str | None) -> str:
+def _trafilatura(normalised: str, url: str | None) -> str:
     import trafilatura
 
+    try:
+        tree = lxml_html.document_fromstring(normalised)
+    except (etree.ParserError, ValueError):
+        return ""
     text = trafilatura.extract(
         tree,
         url=url,
@@ -112,12 +122,15 @@ def _count_math(text: str) -> int:
 
 
 def extract_html(html: str, url: str | None = None, settings: ExtractSettings | None = None) -> ExtractResult:
-    """The quality path: math to LaTeX in the DOM, then trafilatura's main-content extraction.
+    """The quality path: math to LaTeX in the DOM, then main-content extraction.
 
-    When trafilatura keeps fewer than ``settings.min_math_recall`` of the formulas that the
-    normalised main content holds (it sometimes drops formula-only blocks), the text of the
-    normalised DOM's main content from resiliparse is used instead and meta records why.
-    Raises ExtractTimeout when the time limit runs out.
+    ``settings.main_content`` picks the boilerplate remover run on the normalised DOM:
+    ``resiliparse`` (default; DCLM, Li et al. 2024, Sec. 4.2 and Table 4, found its text as good as
+    trafilatura's for training and it runs an order of magnitude faster) or ``trafilatura``
+    (``favor_recall``). With trafilatura, when it keeps fewer than ``settings.min_math_recall`` of
+    the formulas the normalised main content holds (it sometimes drops formula-only blocks), the
+    resiliparse text is used instead and meta records why. Raises ExtractTimeout when the time
+    limit runs out.
     """
     settings = settings or ExtractSettings()
     _load_extractors()  # the first call's imports take seconds: not the document's time budget
@@ -130,24 +143,134 @@ def extract_html(html: str, url: str | None = None, settings: ExtractSettings | 
         _keep_math_asides(tree)
         _drop_heading_slug_ids(tree)
         _math_divs_to_paragraphs(tree)
-        normalised = etree.tostring(tree, encoding="unicode", method="html")
-        text = _trafilatura(tree, url)
-        meta: dict[str, Any] = {"extractor": "trafilatura", "math_markup": dict(counts)}
+        normalised = etree.tostring(tree, encoding="unicode", method="html") if settings.main_content != "resiliparse" else ""
+        meta: dict[str, Any] = {"extractor": settings.main_content, "math_markup": dict(counts)}
         if layout_tables:
             meta["layout_tables"] = layout_tables
-        dom_math = sum(v for k, v in counts.items() if k not in ("sub_sup",) and not k.startswith("mathml_"))
-        if dom_math:
-            fallback = _resiliparse_text(normalised)
-            kept, available = _count_math(text), _count_math(fallback)
-            if available and kept < settings.min_math_recall * available and len(fallback) <= 3 * max(len(text), 1):
-                text = fallback
-                meta["extractor"] = "resiliparse_fallback"
+        if settings.main_content == "resiliparse":
+            _content_lists_to_paragraphs(tree)
+            _glue_symbol_nodes(tree)
+            text = _resiliparse_text(etree.tostring(tree, encoding="unicode", method="html"))
+        else:
+            text = _trafilatura_with_fallback(normalised, url, counts, settings, meta)
+        if any(k not in ("sub_sup",) and not k.startswith("mathml_") for k in counts):
             meta["math_spans"] = _count_math(text)
-        if not text.strip():
-            # trafilatura found no main content (index pages, fragments): keep resiliparse's text.
-            text = _resiliparse_text(normalised)
-            meta["extractor"] = "resiliparse_fallback"
     return ExtractResult(_tidy(text), meta)
+
+
+def _trafilatura_with_fallback(normalised: str, url: str | None, counts: Counter,
+                               settings: ExtractSettings, meta: dict[str, Any]) -> str:
+    text = _trafilatura(normalised, url)
+    dom_math = sum(v for k, v in counts.items() if k not in ("sub_sup",) and not k.startswith("mathml_"))
+    if dom_math:
+        fallback = _resiliparse_text(normalised)
+        kept, available = _count_math(text), _count_math(fallback)
+        if available and kept < settings.min_math_recall * available and len(fallback) <= 3 * max(len(text), 1):
+            meta["extractor"] = "resiliparse_fallback"
+            return fallback
+    if not text.strip():
+        # trafilatura found no main content (index pages, fragments): keep resiliparse's text.
+        meta["extractor"] = "resiliparse_fallback"
+        return _resiliparse_text(normalised)
+    return text
+
+
+# A list whose text is mostly link text is navigation (the link-density cue of boilerpipe,
+# Kohlschütter et al. 2010, and jusText); below this share it is content.
+_NAV_LINK_DENSITY = 0.5
+
+
+def _content_lists_to_paragraphs(tree: etree._Element) -> None:
+    """Lists of prose become paragraphs, so that resiliparse keeps them.
+
+    resiliparse's main-content rules drop ``<ul>``/``<ol>`` wholesale (they are menus on most
+    pages): on Giac's manual that removed every argument list ("expr, an expression", 8% of the
+    pages' formulas). A list whose link text is under half its text is content; its items become
+    ``<p>`` with a bullet, inside a ``<div>``. Lists of links stay lists, for resiliparse to drop.
+    """
+    for lst in list(tree.iter("ul", "ol")):
+        if lst.getparent() is None:
+            continue
+        text_len = len("".join(lst.itertext()).strip())
+        if not text_len:
+            continue
+        link_len = sum(len("".join(a.itertext()).strip()) for a in lst.iter("a"))
+        if link_len >= _NAV_LINK_DENSITY * text_len:
+            continue
+        lst.tag = "div"
+        for attr in ("class", "id", "role"):
+            lst.attrib.pop(attr, None)
+        for item in lst:
+            if isinstance(item.tag, str) and item.tag.lower() == "li":
+                item.tag = "p"
+                item.attrib.pop("class", None)
+                item.text = "- " + (item.text or "")
+
+
+_INLINE_TAGS = {"span", "var", "i", "em", "b", "strong", "code", "tt", "sub", "sup", "a", "font", "small", "big"}
+
+
+def _symbol_only(text: str | None) -> bool:
+    """One or two non-ASCII glyphs (``≥``, ``∈``, ``ℤ``), spaces around them allowed."""
+    core = (text or "").strip()
+    return 0 < len(core) <= 2 and any(ord(c) > 127 for c in core) and not any(c.isspace() for c in core)
+
+
+def _append_text(el: etree._Element, text: str) -> None:
+    """Append ``text`` at the end of ``el``'s content (its last child's tail, or its text)."""
+    if len(el):
+        last = el[-1]
+        last.tail = (last.tail or "") + text
+    else:
+        el.text = (el.text or "") + text
+
+
+def _glue_symbol_nodes(tree: etree._Element) -> None:
+    """Join text nodes that are a lone non-ASCII symbol to their neighbour, so resiliparse keeps them.
+
+    resiliparse's main-content rules drop such nodes as icon glyphs: GAPDoc's
+    ``<var>obj</var> ≥ <var>obj1</var>`` came out as "objobj1", and ``<span>ℤ</span>`` vanished
+    (0.3% of the dev crawl's plain-text formulas). A symbol tail moves into the element before
+    it; an inline element holding only a symbol loses its tag, so its text joins the parent's.
+    """
+    nodes = [t for t in tree.xpath(_SHORT_TEXT_XPATH) if _symbol_only(t)]
+    for t in nodes:
+        owner = t.getparent()
+        if owner is None or owner.getparent() is None:
+            continue
+        if t.is_tail:
+            if _symbol_only(owner.tail):  # not moved already
+                tail, owner.tail = owner.tail, None
+                _append_text(owner, tail)
+        elif owner.tag.lower() in _INLINE_TAGS and not len(owner) and _symbol_only(owner.text):
+            _drop_tag(owner)
+
+
+# Text nodes of one or two visible characters (XPath, in C: every page has thousands of nodes).
+_SHORT_TEXT_XPATH = "//text()[string-length(normalize-space(.)) > 0 and string-length(normalize-space(.)) <= 2]"
+
+
+def _drop_tag(el: etree._Element) -> None:
+    """Remove ``el``'s tag, keeping its text, children and tail in place (lxml.html's drop_tag)."""
+    parent = el.getparent()
+    prev = el.getprevious()
+    head = (el.text or "")
+    if prev is not None:
+        prev.tail = (prev.tail or "") + head
+    else:
+        parent.text = (parent.text or "") + head
+    index = parent.index(el)
+    children = list(el)
+    for offset, child in enumerate(children):
+        parent.insert(index + offset, child)
+    tail = el.tail or ""
+    if children:
+        children[-1].tail = (children[-1].tail or "") + tail
+    elif prev is not None:
+        prev.tail = (prev.tail or "") + tail
+    else:
+        parent.text = (parent.text or "") + tail
+    parent.remove(el)
 
 
 def _keep_math_asides(tree: etree._Element) -> None:
