@@ -238,3 +238,85 @@ def test_worked_solutions_in_forums_are_not_repetition_drops():
 def test_tex_books_skip_line_repetition():
     body = "\n".join(f"\\begin{{equation}}\nx_{i} = {i}\n\\end{{equation}}" for i in range(40))
     assert quality_reason(quality_signals(body, "books", S), "books", S) is None
+
+
+def _datatrove_ngram_signals(ws: list[str]) -> list[int]:
+    from datatrove.pipeline.filters.gopher_repetition_filter import (
+        find_all_duplicate,
+        find_top_duplicate,
+        get_n_grams,
+    )
+
+    tops = [find_top_duplicate(g) if (g := get_n_grams(ws, k)) else 0 for k in (2, 3, 4)]
+    return tops + [find_all_duplicate(ws, k) for k in range(5, 11)]
+
+
+def _our_ngram_signals(ws: list[str]) -> list[int]:
+    from curation.filter.repetition import NgramIndex, dup_ngram_chars, top_ngram_chars
+
+    index = NgramIndex(ws)
+    return [top_ngram_chars(index, k) for k in (2, 3, 4)] + [dup_ngram_chars(index, k) for k in range(5, 11)]
+
+
+def _reference_ngram_signals(ws: list[str]) -> list[int]:
+    """datatrove's two algorithms, verbatim in logic, with n-grams as word tuples."""
+    from collections import Counter
+
+    out = []
+    for n in (2, 3, 4):
+        grams = [tuple(ws[i : i + n]) for i in range(len(ws) - n + 1)]
+        if not grams:
+            out.append(0)
+            continue
+        top, count = Counter(grams).most_common(1)[0]
+        out.append(len(" ".join(top)) * count)
+    for n in range(5, 11):
+        seen, total, idx = set(), 0, 0
+        while idx < len(ws) - n + 1:
+            gram = tuple(ws[idx : idx + n])
+            if gram in seen:
+                total += len("".join(gram))
+                idx += n
+            else:
+                seen.add(gram)
+                idx += 1
+        out.append(total)
+    return out
+
+
+def _sample_texts() -> list[str]:
+    from pathlib import Path
+
+    texts = []
+    for tex in sorted((Path(__file__).parents[1] / "data" / "sample" / "books").glob("*.tex")):
+        body = tex.read_text(encoding="utf-8", errors="replace")
+        texts += [body[i : i + 6000] for i in range(0, len(body), 6000)]
+    texts += ["the cat sat on the mat. " * 40, "a b a b a b a b a b a b c", "x y z " * 3 + "q " * 20,
+              "数学 是 数学 " * 30, "one", ""]
+    return texts
+
+
+def test_ngram_repetition_equals_gophers_definition_on_real_text():
+    """The integer-id n-gram signals equal datatrove's algorithms (top n-gram with ties to the
+    first seen; the left-to-right duplicate scan with jumps) on the embedded TeX books cut into
+    pages and on made-up repetitive text, n-grams being word sequences."""
+    from curation.filter.quality import words
+
+    texts = _sample_texts()
+    assert len(texts) > 20
+    agree_with_datatrove = 0
+    for text in texts:
+        ws = words(text)
+        ours = _our_ngram_signals(ws)
+        assert ours == _reference_ngram_signals(ws), text[:60]
+        agree_with_datatrove += ours == _datatrove_ngram_signals(ws)
+    # datatrove differs only where two n-grams' words concatenate to the same string (below).
+    assert agree_with_datatrove >= 0.5 * len(texts)
+
+
+def test_ngram_identity_is_the_word_sequence():
+    """datatrove joins a find_all_duplicate n-gram's words without a separator, so "ab c" repeats
+    "a bc"; Gopher's n-grams are word sequences, and so are ours."""
+    ws = ["ab", "c", "d", "e", "f", "a", "bc", "d", "e", "f"]
+    assert _datatrove_ngram_signals(ws)[3] > 0  # datatrove's 5-gram duplicate count
+    assert _our_ngram_signals(ws)[3] == 0

@@ -1,8 +1,9 @@
 """Quality signals (scores) and the rules that turn them into reasons (a separate, cheap step).
 
-The repetition signals are Gopher's (Rae et al. 2021, Table A1), computed with datatrove's own
-helpers so that the numbers match its GopherRepetitionFilter; words are split so that a CJK
-character is one word, which keeps the rules meaningful on Chinese.
+The repetition signals are Gopher's (Rae et al. 2021, Table A1): line and paragraph duplicates
+with datatrove's own helper, n-gram repetition on integer ids (curation/filter/repetition.py, the
+same numbers as datatrove's GopherRepetitionFilter at a tenth of the cost); words are split so
+that a CJK character is one word, which keeps the rules meaningful on Chinese.
 """
 
 from __future__ import annotations
@@ -10,13 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from datatrove.pipeline.filters.gopher_repetition_filter import (
-    find_all_duplicate,
-    find_duplicates,
-    find_top_duplicate,
-    get_n_grams,
-)
+from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
 
+from curation.filter.repetition import NgramIndex, dup_ngram_chars, top_ngram_chars
 from curation.filter.settings import FilterSettings
 
 _WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff]|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff]+")
@@ -49,11 +46,11 @@ def quality_signals(text: str, source: str, settings: FilterSettings) -> dict[st
         sig["dup_line_frac"] = dup / len(rep_lines)
         sig["dup_line_char_frac"] = dup_chars / n
     if source in settings.ngram_repetition_sources:
+        index = NgramIndex(ws)
         for k in settings.top_ngram_char_frac:
-            grams = get_n_grams(ws, k)
-            sig[f"top_{k}_gram_char_frac"] = find_top_duplicate(grams) / n if grams else 0.0
+            sig[f"top_{k}_gram_char_frac"] = top_ngram_chars(index, k) / n
         for k in settings.dup_ngram_char_frac:
-            sig[f"dup_{k}_gram_char_frac"] = find_all_duplicate(ws, k) / n
+            sig[f"dup_{k}_gram_char_frac"] = dup_ngram_chars(index, k) / n
     if source in settings.prose_sources:
         stripped = [ln.lstrip() for ln in lines]
         sig["bullet_lines_ratio"] = sum(s.startswith(("•", "-")) for s in stripped) / len(lines)
