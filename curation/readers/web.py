@@ -74,26 +74,47 @@ def read_file(
     settings: ExtractSettings,
     counters: Counter,
     html_to_text: HtmlToText | None = None,
+    byte_range: tuple[int, int] | None = None,
 ) -> Iterator[dict[str, Any]]:
+    """Rows of one WARC file, or of the records whose gzip member starts in ``byte_range``.
+
+    A range [start, end) of a .warc.gz owns the records whose member starts at or after start and
+    before end (Common Crawl writes one gzip member per record), so the ranges of a file read each
+    record exactly once. File-level checks (truncated tail, empty file) belong to the range that
+    reads up to the end of the file, or to the first range.
+    """
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
     html_to_text = html_to_text or extract_html
     name = os.path.basename(path)
+    gz = path.lower().endswith(".gz")
+    start, end = byte_range if byte_range and gz else (0, None)
     try:
         fh = open(path, "rb")
+        size = os.fstat(fh.fileno()).st_size
     except OSError as exc:
-        yield doc_row(SOURCE, path, "file", None, meta={"file": path}, reason=error_reason(exc))
+        if start == 0:
+            yield doc_row(SOURCE, path, "file", None, meta={"file": path}, reason=error_reason(exc))
         return
+    if start > 0:
+        first = _next_warc_member(path, start - 1)
+        if first is None or first >= (end if end is not None else size):
+            fh.close()
+            return  # no record starts in this range
+        start = first
     n = 0
-    last_pos = 0
-    resume = 0  # where the current pass over the file started
-    gz = path.lower().endswith(".gz")
+    last_pos = start
+    resume = start  # where the current pass over the file started
+    at_next_range = False  # stopped at a record of the next range (so this one did not reach EOF)
     with fh:
         while True:
             fh.seek(resume)
             yielded_this_pass = False
             try:
                 for rec in ArchiveIterator(fh, parse_http=True, verify_digests=False):
+                    if end is not None and rec.stream_pos >= end:
+                        at_next_range = True
+                        break
                     n += 1
                     last_pos = rec.stream_pos
                     yielded_this_pass = True
@@ -118,18 +139,20 @@ def read_file(
                 # Common Crawl writes one gzip member per record: skip the member the damage is in
                 # and go on with the next one that starts a WARC record. Plain WARCs cannot resync.
                 nxt = _next_warc_member(path, bad_at) if gz else None
-                if nxt is None:
+                if nxt is None or (end is not None and nxt >= end):
                     return
                 counters["warc_resync"] += 1
                 resume = nxt
-    if path.lower().endswith(".gz") and not _gzip_tail_complete(path, last_pos):
+    if at_next_range:
+        return  # the range that reads up to the end of the file checks its tail
+    if gz and not _gzip_tail_complete(path, last_pos):
         # fastwarc stops quietly when a gzip member is cut off: check the members after the last
         # record it returned, and report the file as truncated.
         counters["warc_truncated_file"] += 1
         yield doc_row(SOURCE, path, f"file@{last_pos}", None, meta={"file": path, "records_read": n},
                       reason="read_error:truncated")
         return
-    if n == 0:
+    if n == 0 and start == 0:
         counters["warc_empty_file"] += 1
 
 
