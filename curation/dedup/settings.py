@@ -64,6 +64,9 @@ class DedupSettings(Settings):
     # lineage), and stop with an error after max_cc_rounds (the algorithm needs O(log^2 n)).
     checkpoint_every: int = Field(default=1, ge=1)
     max_cc_rounds: int = Field(default=40, ge=1)
+    # Edge sets up to this size are solved on the driver by union-find (same components, no
+    # per-round job overhead; 2M string pairs take ~200 MB of driver memory). 0: always on Spark.
+    driver_cc_max_edges: int = Field(default=2_000_000, ge=0)
 
     @model_validator(mode="after")
     def _bands_and_rows(self) -> DedupSettings:

@@ -159,7 +159,8 @@ def transform(spark: SparkSession, df: DataFrame, ctx: StageContext) -> Transfor
         stats["candidate_pairs"] = n_candidates
         stats["cluster_sizes"] = {}
         if n_kept:
-            comps, rounds = connected_components(edges, base / "04_cc", s.max_cc_rounds, s.checkpoint_every)
+            comps, rounds = connected_components(edges, base / "04_cc", s.max_cc_rounds, s.checkpoint_every,
+                                                 s.driver_cc_max_edges)
             comps = _materialize(comps, base / "05_components")
             stats["cc_rounds"] = rounds
             members = comps.join(docs.select("id", "math_score"), "id")
