@@ -246,8 +246,9 @@ def _glue_symbol_nodes(tree: etree._Element) -> None:
             _drop_tag(owner)
 
 
-# Text nodes of one or two visible characters (XPath, in C: every page has thousands of nodes).
-_SHORT_TEXT_XPATH = "//text()[string-length(normalize-space(.)) > 0 and string-length(normalize-space(.)) <= 2]"
+# Short text nodes (XPath, in C: every page has thousands of nodes); _symbol_only decides.
+_SHORT_TEXT_XPATH = ("//text()[string-length(.) <= 12 and "
+                     "(string-length(normalize-space(.)) = 1 or string-length(normalize-space(.)) = 2)]")
 
 
 def _drop_tag(el: etree._Element) -> None:

@@ -48,9 +48,9 @@ _MATH_XPATH = (".//*[local-name()='math' or local-name()='MATH' or "
                "substring(local-name(), string-length(local-name()) - 4) = ':math']")
 
 
-def _by_class(root: etree._Element, name: str) -> list[etree._Element]:
-    """Elements whose class list holds ``name`` (the CSS ``.name`` selector), found by XPath."""
-    return [el for el in root.xpath(f".//*[contains(@class, '{name}')]") if _has_class(el, name)]
+def _with_class(elements: list[etree._Element], name: str) -> list[etree._Element]:
+    """The elements whose class list holds ``name`` (the CSS ``.name`` selector)."""
+    return [el for el in elements if _has_class(el, name)]
 
 
 def _classes(el: etree._Element) -> str:
@@ -111,11 +111,12 @@ def _remove(el: etree._Element) -> None:
 def normalize_math(root: etree._Element) -> Counter:
     """Rewrite all math under ``root`` to LaTeX text in place; return counts per kind."""
     counts: Counter = Counter()
+    # One XPath pass (in C) finds the KaTeX and MediaWiki candidates: a Python loop over every
+    # element of a 100 kB page cost more than the rest of the extraction.
+    classed = root.xpath(".//*[contains(@class, 'katex') or contains(@class, 'mwe-math-element')]")
 
     # KaTeX: the annotation holds the source; .katex-html is a second, visual copy.
-    # (XPath finds the candidates in C: a Python loop over every element of a 100 kB page cost
-    # more than the rest of the extraction.)
-    for el in _by_class(root, "katex"):
+    for el in _with_class(classed, "katex"):
         if el.getparent() is None or _inside(el, {"annotation"}):
             continue
         tex = tex_annotation(el)
@@ -128,12 +129,12 @@ def normalize_math(root: etree._Element) -> Counter:
             continue
         _replace(target, _wrap(tex, display), block=display)
         counts["katex"] += 1
-    for el in _by_class(root, "katex-html"):
+    for el in _with_class(classed, "katex-html"):
         if el.getparent() is not None:
             _remove(el)
 
     # MediaWiki: <span class="mwe-math-element"> holds MathML (with alttext) and a fallback <img>.
-    for el in _by_class(root, "mwe-math-element"):
+    for el in _with_class(classed, "mwe-math-element"):
         if el.getparent() is None or el.tag.lower() not in ("span", "div"):
             continue
         tex = None
