@@ -20,8 +20,8 @@ maximum number of failures (local[N,maxFailures]); plain local[N] fails the stag
       ``clean.py: error: ...`` message that names the cause (read-only / not writable) and no
       Python traceback on stderr (Spark's own Java stack lines are counted and shown).
   (d) full disk  the output folder is a 256 KiB tmpfs. Same rule; the message must say no space.
-Every run uses a frozen copy of the working tree (under --work/code), so edits made by others
-while it runs cannot make the runs differ. Prints a results table. Needs root for the mounts
+Every run uses a frozen copy of the committed code (``git archive HEAD``, under --work/code), so
+edits made by others while it runs cannot make the runs differ. Prints a results table. Needs root for the mounts
 (c, d); without it those rows say so.
 """
 
@@ -60,12 +60,18 @@ SNAPSHOT_PARTS = ("curation", "jobs", "scripts", "configs", "conf", "data")
 
 
 def snapshot_code(dest: Path) -> Path:
-    """Copy the package, jobs, wrapper, configs and sample data; the venv stays shared."""
+    """The committed package, jobs, wrapper, configs and sample data (``git archive HEAD``), so
+    that uncommitted edits in the working tree are not what gets tested; the venv stays shared.
+    Outside a git checkout, the working tree is copied."""
     shutil.rmtree(dest, ignore_errors=True)
-    for part in SNAPSHOT_PARTS:
-        src = REPO / part
-        if src.is_dir():
-            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__"), symlinks=True)
+    dest.mkdir(parents=True)
+    parts = [p for p in SNAPSHOT_PARTS if (REPO / p).exists()]
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", "HEAD", *parts], capture_output=True)
+    if archive.returncode == 0:
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+        return dest
+    for part in parts:
+        shutil.copytree(REPO / part, dest / part, ignore=shutil.ignore_patterns("__pycache__"), symlinks=True)
     return dest
 
 
