@@ -12,7 +12,16 @@ Writes under --out:
                 cores work at every size: copy k > 0 of a record gets ``?replica=k`` on its URL
                 and a new (deterministic) WARC-Record-ID, so the pipeline sees distinct pages
                 with the same bodies (for the cost-growth curve)
+    mix5_large/ (with --debian-docs, or when race_datatrove.py finds them) the same 5% math share
+                on a crawl-like scale: the non-math pages of mix5 plus every HTML page of two
+                Debian documentation packages that are not about math (debian-handbook 11, in 20
+                languages, and postgresql-doc-15), as WARC responses under their sites' URLs,
+                then dev math pages drawn seeded to make ~5%; spread over 8 files
     inputs.json what each folder holds (pages, math pages, bytes)
+
+The Debian packages are not shipped: ``fetch_debian_docs`` runs ``apt-get download`` and
+``dpkg-deb -x`` into --debian-docs (a bench input, fetched once; the pipeline itself never
+downloads anything).
 
 Math labels come from corpus/labels/web_labels.jsonl. Deterministic: same corpus, same files.
 """
@@ -131,16 +140,93 @@ def build(corpus: Path, out: Path) -> dict:
     return info
 
 
+# Non-math HTML for the large mix: (package, folder inside it, URL prefix).
+DEBIAN_DOCS = (
+    ("debian-handbook", "usr/share/doc/debian-handbook/html", "https://debian-handbook.info/browse/"),
+    ("postgresql-doc-15", "usr/share/doc/postgresql-doc-15/html", "https://www.postgresql.org/docs/15/"),
+)
+LARGE_FILES = 8
+
+
+def fetch_debian_docs(dest: Path) -> bool:
+    """apt-get download + dpkg-deb -x of DEBIAN_DOCS into dest; False when apt cannot."""
+    import subprocess
+
+    if all((dest / folder).is_dir() for _, folder, _ in DEBIAN_DOCS):
+        return True
+    dest.mkdir(parents=True, exist_ok=True)
+    for package, _, _ in DEBIAN_DOCS:
+        got = subprocess.run(["apt-get", "download", package], cwd=dest, capture_output=True, text=True)
+        debs = sorted(dest.glob(f"{package}_*.deb"))
+        if got.returncode != 0 or not debs:
+            print(f"make_race_inputs: apt-get download {package} failed: {got.stderr.strip()[:200]}",
+                  file=sys.stderr)
+            return False
+        subprocess.run(["dpkg-deb", "-x", str(debs[-1]), str(dest)], check=True)
+    return True
+
+
+def _html_response_headers():
+    from warcio.statusandheaders import StatusAndHeaders
+
+    return StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+
+
+def build_large_mix(corpus: Path, out: Path, docs: Path) -> dict:
+    """mix5 at crawl-like scale: see the module docstring."""
+    warcs = sorted((corpus / "web").glob("*.warc.gz"))
+    labels = load_labels(corpus)
+    extra = []
+    for _, folder, prefix in DEBIAN_DOCS:
+        root = docs / folder
+        for path in sorted(root.rglob("*.html")):
+            extra.append((prefix + str(path.relative_to(root)), path.read_bytes()))
+    n_nonmath = sum(1 for d in labels.values() if d["label"] != "math") + len(extra)
+    math_ids = sorted(i for i, d in labels.items() if d["label"] == "math")
+    n_pick = min(len(math_ids), round(MATH_SHARE / (1 - MATH_SHARE) * n_nonmath))
+    picked = set(random.Random(SEED).sample(math_ids, n_pick))
+    handles, writers = _writers(out / "mix5_large", LARGE_FILES)
+    n = 0
+    for rid, url, http, body, wh in iter_responses(warcs):
+        d = labels.get(rid)
+        if d is None or (d["label"] == "math" and rid not in picked):
+            continue
+        write_record(writers[n % LARGE_FILES], url, rid, http, body, wh)
+        n += 1
+    for url, body in extra:
+        rec = writers[n % LARGE_FILES].create_warc_record(
+            url, "response", payload=BytesIO(body), http_headers=_html_response_headers(),
+            warc_headers_dict={"WARC-Record-ID": f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, url)}>",
+                               "WARC-Date": "2024-11-24T00:00:00Z"})
+        writers[n % LARGE_FILES].write_record(rec)
+        n += 1
+    for h in handles:
+        h.close()
+    info = {"pages": n, "math_pages": n_pick,
+            "bytes": sum(p.stat().st_size for p in (out / "mix5_large").glob("*.warc.gz"))}
+    path = out / "inputs.json"
+    all_info = json.loads(path.read_text()) if path.is_file() else {}
+    all_info["mix5_large"] = info
+    path.write_text(json.dumps(all_info, indent=2))
+    return info
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", default=str(REPO.parent / "shared" / "corpus"))
     ap.add_argument("--out", default="/tmp/race_inputs")
+    ap.add_argument("--debian-docs", default=None, metavar="DIR",
+                    help="also build mix5_large, fetching the Debian doc packages into DIR if needed")
     args = ap.parse_args(argv)
     corpus = Path(args.corpus)
     if not (corpus / "web").is_dir():
         print(f"make_race_inputs: corpus not found at {corpus}", file=sys.stderr)
         return 2
     info = build(corpus, Path(args.out))
+    if args.debian_docs:
+        docs = Path(args.debian_docs)
+        if fetch_debian_docs(docs):
+            info["mix5_large"] = build_large_mix(corpus, Path(args.out), docs)
     for name, d in info.items():
         print(f"{name:<8} {d['pages']:>6} pages, {d['math_pages']:>5} math "
               f"({100 * d['math_pages'] / max(d['pages'], 1):.1f}%), {d['bytes'] / 1e6:.1f} MB")
