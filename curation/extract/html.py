@@ -71,10 +71,13 @@ def time_limit(seconds: float):
         signal.signal(signal.SIGALRM, old)
 
 
-def _load_extractors() -> None:
-    """Import trafilatura and resiliparse (lazily, once per process) outside any time limit."""
+def _load_extractors(trafilatura: bool = False) -> None:
+    """Import resiliparse (and trafilatura when used: its import takes a second or two) lazily,
+    once per process, outside any time limit."""
     import resiliparse.extract.html2text  # noqa: F401
-    import trafilatura  # noqa: F401
+
+    if trafilatura:
+        import trafilatura as _  # noqa: F401
 
 
 # Plain lxml.etree elements: lxml.html's element classes are chosen by a Python lookup on every
@@ -133,7 +136,8 @@ def extract_html(html: str, url: str | None = None, settings: ExtractSettings | 
     limit runs out.
     """
     settings = settings or ExtractSettings()
-    _load_extractors()  # the first call's imports take seconds: not the document's time budget
+    # The first call's imports take seconds: not the document's time budget.
+    _load_extractors(trafilatura=settings.main_content == "trafilatura")
     with time_limit(settings.timeout_seconds):
         tree = parse_html(html)
         if tree is None:
