@@ -13,7 +13,9 @@ Sources (licences in classifiers/MODEL_CARD.md):
 * zh: ``classifiers/seeds/zh/`` (files named ``pos_*``/``neg_*``), Chinese TeX documents from
   Debian's texlive-lang-chinese: real Chinese exam questions and math-typesetting chapters as
   positives, other chapters of the same manuals as negatives;
-* zh synthetic: Chinese word problems from templates (classifiers/seeds_zh_synthetic.py).
+* zh synthetic: Chinese word problems from templates (classifiers/seeds_zh_synthetic.py);
+* prose: ordinary English and Chinese prose as negatives (``classifiers/seeds/prose/``, from
+  Debian's debian-handbook, debian-history, doc-debian and fortunes; classifiers/seeds_prose.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 import pyarrow.parquet as pq
 from lxml import etree
 
+from classifiers.seeds_prose import prose_examples
 from classifiers.seeds_zh_synthetic import synthetic_examples
 
 SEED = 20251123
@@ -190,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.out, "w", encoding="utf-8") as out:
         for gen in (web_examples(args.corpus, extract), book_examples(args.corpus),
                     forum_examples(args.corpus), code_examples(args.corpus), zh_examples(),
-                    synthetic_examples()):
+                    synthetic_examples(), prose_examples()):
             for ex in gen:
                 counts[(ex["source"], ex["label"])] += 1
                 out.write(json.dumps(ex, ensure_ascii=False) + "\n")

@@ -35,9 +35,9 @@ def _bench_questions(name: str, field: str, n: int) -> list[str]:
 
 @needs_shared
 @pytest.mark.parametrize(("bench", "field", "min_recall"), [
-    ("cmath", "question", 0.85),  # Chinese, never used for training (measured 0.89)
-    ("cn_middle_school", "question", 0.70),  # measured 0.75
-    ("math", "problem", 0.85),  # measured 0.89
+    ("cmath", "question", 0.85),  # Chinese, never used for training (measured 0.95 with the head)
+    ("cn_middle_school", "question", 0.70),  # measured 0.79 (0.752 before the head)
+    ("math", "problem", 0.85),  # measured 0.91
 ])
 def test_benchmark_questions_score_as_math(bench, field, min_recall):
     texts = _bench_questions(bench, field, 300)
@@ -92,3 +92,184 @@ def test_threshold_calibration_never_sees_the_held_out_site():
     assert before["a"] == after["a"]
     assert 0.65 <= before["a"] <= 0.7  # b and c separate at 0.68-0.72
     assert before["b"] != after["b"] or before["c"] != after["c"]
+
+
+# Ordinary prose, written for this test (never in any seed): the shipped model must not read
+# everyday English as math. Before the prose negatives and the head, "The cat sat on the mat." x30
+# scored 0.85 and a cooking page 0.51.
+PROSE = {
+    "cooking": (
+        "Start the risotto by warming the stock in a small pan and keeping it at a bare simmer. "
+        "In a wide, heavy pot, melt a knob of butter with a splash of olive oil, then add the "
+        "chopped onion and a pinch of salt. Let it soften slowly, without colour, for about ten "
+        "minutes, stirring now and then so that it does not catch.\n\n"
+        "Tip in the rice and stir until every grain is coated and glossy. Pour in a glass of dry "
+        "white wine and let it bubble away until the smell of alcohol has gone. Now add the hot "
+        "stock a ladle at a time, stirring gently and waiting until each addition has been "
+        "absorbed before adding the next. After twenty minutes or so the rice should be creamy "
+        "but still have a little bite. Take the pot off the heat, beat in the parmesan and a last "
+        "piece of cold butter, cover, and leave it to rest for two minutes before serving."
+    ),
+    "travel": (
+        "We left the village before dawn, when the fog still lay in the valley like milk in a "
+        "bowl. The path climbed through chestnut woods and then out onto open pasture, where the "
+        "cows wore bells and watched us with complete indifference. By mid-morning the sun had "
+        "burned through and the whole range stood clear against the sky.\n\n"
+        "The hut was smaller than the guidebook suggested, but the warden made soup that tasted "
+        "of smoke and thyme, and nobody complained about the bunks. In the evening a group of "
+        "students from Lyon sang until the warden switched off the generator. The next day we "
+        "took the long way down along the lake, stopping to swim where a stream ran into it, and "
+        "caught the last bus back to town with our boots tied to our packs."
+    ),
+    "sports": (
+        "The home side started brightly, pressing high and winning the ball back in midfield "
+        "again and again, but their final pass kept letting them down. The visitors, content to "
+        "sit deep, waited for their chance and took it just before half-time, when a long ball "
+        "over the top found their striker running clear of the defence.\n\n"
+        "After the break the manager changed the shape, bringing on a second forward and pushing "
+        "the full-backs further up the pitch. The equaliser came from a corner, headed in at the "
+        "near post by the captain, and the crowd hardly had time to sit down before the winger "
+        "cut inside and curled a shot into the far corner. The last ten minutes were nervous, "
+        "with the keeper making two fine saves, but the team held on for a win that lifts them "
+        "out of the relegation places."
+    ),
+    "repetition": "The cat sat on the mat. " * 30,
+    "gardening": (
+        "Tomatoes want sun, warmth and steady water. Plant them out only when the nights stay "
+        "mild, bury the stem a little deeper than it sat in the pot, and put the stake in at the "
+        "same time so that you do not damage the roots later. Pinch out the side shoots of cordon "
+        "varieties every week, water at the base rather than over the leaves, and feed with a "
+        "potash-rich fertiliser once the first trusses have set. If the leaves curl in a heatwave "
+        "do not panic: they usually recover once the evenings cool down."
+    ),
+}
+MATH_TEXTS = {
+    "latex": (
+        "Let $f(x) = x^2 - 4x + 13$. Completing the square gives $f(x) = (x-2)^2 + 9$, so "
+        "$f(x) \\ge 9$ for every real $x$ and the equation $f(x) = 0$ has the complex roots "
+        "$$x = 2 \\pm 3i.$$ By Vieta's formulas the roots satisfy $x_1 + x_2 = 4$ and $x_1 x_2 = 13$."
+    ),
+    "word_problem": (
+        "A train travels 240 km in 3 hours. What is its average speed? If it then travels at "
+        "$90$ km/h for another $2$ hours, how far has it gone in total? Solution: the speed is "
+        "$240 / 3 = 80$ km/h; the second part is $90 \\times 2 = 180$ km, so the total is "
+        "$240 + 180 = 420$ km."
+    ),
+    "plain_calculus": (
+        "The derivative of sin(x)^2 is 2 sin(x) cos(x) = sin(2x). Integrating by parts, the "
+        "integral of x e^x dx equals x e^x - e^x + C. For the series sum 1/n^2 = pi^2/6, and the "
+        "limit of (1 + 1/n)^n as n tends to infinity is e."
+    ),
+    "chinese": "已知二次函数 y = x² - 4x + 3，求它的顶点坐标和与 x 轴的交点。解：配方得 y = (x - 2)² - 1，"
+               "所以顶点为 (2, -1)；令 y = 0，得 x = 1 或 x = 3。",
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROSE))
+def test_ordinary_prose_scores_below_threshold(name):
+    score = float(MathClassifier().score([PROSE[name]])[0])
+    assert score < 0.5, (name, score)
+
+
+@pytest.mark.parametrize("name", sorted(MATH_TEXTS))
+def test_math_text_scores_above_threshold(name):
+    score = float(MathClassifier().score([MATH_TEXTS[name]])[0])
+    assert score >= 0.5, (name, score)
+
+
+def test_shipped_head_is_loaded_and_changes_the_score():
+    """The head file ships beside the model; without it the score is fastText's own probability."""
+    from curation.filter.math_classifier import head_path_for
+
+    assert head_path_for(DEFAULT_MODEL).is_file()
+    texts = [PROSE["cooking"], MATH_TEXTS["latex"]]
+    with_head = MathClassifier()
+    without = MathClassifier(use_head=False)
+    assert with_head.head() is not None and without.head() is None
+    assert np.allclose(without.score(texts), with_head.fasttext_score(texts))
+    assert not np.allclose(with_head.score(texts), without.score(texts))
+    assert list(MathClassifier().score(["", None, "   "])) == [0.0, 0.0, 0.0]
+
+
+def test_formula_counts():
+    from curation.filter.math_features import raw_counts
+
+    c = raw_counts("Price \\$5 or \\$6. Let $x^{2}+1$ and $y$, then $$y=2$$ and \\(z\\), \\[a\\], "
+                   "\\begin{equation} b \\end{equation}. x^2, 2*x, a_i but not foo_bar. (%i1) 2+2;")
+    assert c["tex_inline"] == 3  # $x^{2}+1$, $y$, \(z\); the escaped \$ are currency
+    assert c["tex_display"] == 3  # $$y=2$$, \[a\], equation
+    assert c["maxima"] == 1
+    assert c["fragments"] >= 3  # x^2, 2*x, a_i (and x^{ inside the TeX)
+    # Pandoc's rule: regex anchors and back-references are not formulas; ``$$\begin{align}..$$``
+    # is one formula, and TeX in Python REPL lines (code) does not count.
+    apache = raw_counts("RewriteRule ^/(.*)$ /$1 [R]\nRewriteRule ^/a/(.*)$ /b/$1\nIt costs $5 or $ 6.")
+    assert apache["tex_inline"] == apache["tex_display"] == 0
+    sphinx = raw_counts("$$\\begin{align}x\\end{align}$$\n>>> plt.plot(x, label=r\"$I_1$\")\n")
+    assert (sphinx["tex_inline"], sphinx["tex_display"]) == (0, 1)
+    prose = raw_counts(PROSE["cooking"])
+    assert prose["tex_inline"] == prose["tex_display"] == prose["fragments"] == prose["maxima"] == 0
+
+
+def test_features_are_cheap():
+    """The gate scores every web page: the counts must stay well under fastText's own cost
+    (measured ~0.6 ms for 20k characters; the bound is loose for a loaded CI machine)."""
+    import time
+
+    from curation.filter.math_features import count_features
+
+    page = (PROSE["travel"] + "\n" + MATH_TEXTS["latex"] + "\nx = 3 and y < 4, α ≤ β\n") * 40
+    page = page[:20_000]
+    t0 = time.perf_counter()
+    for _ in range(50):
+        count_features(page)
+    assert (time.perf_counter() - t0) / 50 < 0.005
+
+
+def test_head_roundtrip_and_version_check(tmp_path):
+    from curation.filter.math_features import FEATURE_NAMES
+    from curation.filter.math_head import MathHead, fit_head
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, len(FEATURE_NAMES)))
+    y = (x[:, 0] + 0.5 * x[:, 1] + 0.3 * rng.normal(size=400)) > 0
+    head = fit_head(x, y)
+    assert np.mean((head.predict_proba(x) >= 0.5) == y) > 0.9
+    head.save(tmp_path / "h.json")
+    again = MathHead.load(tmp_path / "h.json")
+    assert np.allclose(again.predict_proba(x), head.predict_proba(x))
+    bad = json.loads((tmp_path / "h.json").read_text())
+    bad["feature_names"] = bad["feature_names"][::-1]
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    with pytest.raises(ValueError):
+        MathHead.load(tmp_path / "bad.json")
+
+
+def test_nested_head_never_sees_the_held_out_site():
+    """The head that scores site "a" is fit without "a": flipping every label of "a" (and its
+    fastText scores) must leave "a"'s head scores unchanged, while "b"'s change."""
+    import sys
+
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from classifiers.evaluate import FoldScores, nested_head_scores
+    from curation.filter.math_features import FEATURE_NAMES
+
+    rng = np.random.default_rng(1)
+    sites = ["a", "b", "c", "d"]
+    groups = np.repeat(sites, 60)
+    n = len(groups)
+    y = rng.random(n) < 0.5
+    counts = np.zeros((n, len(FEATURE_NAMES)))
+    counts[:, 1] = y * 2.0 + rng.normal(size=n)
+    single = np.clip(0.5 + 0.3 * (y - 0.5) + 0.2 * rng.normal(size=n), 0.01, 0.99)
+    pair = {(s, t): np.clip(single + 0.05 * rng.normal(size=n), 0.01, 0.99)
+            for i, s in enumerate(sites) for t in sites[i + 1:]}
+    web = np.full(n, "web")
+    before, _ = nested_head_scores(FoldScores(sites, groups, single, pair), counts, y, web)
+    y2 = y.copy()
+    a = groups == "a"
+    y2[a] = ~y2[a]
+    pair2 = {k: np.where(a, 1 - v, v) for k, v in pair.items()}
+    after, _ = nested_head_scores(FoldScores(sites, groups, single, pair2), counts, y2, web)
+    assert np.allclose(before[a], after[a])
+    assert not np.allclose(before[groups == "b"], after[groups == "b"])

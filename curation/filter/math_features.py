@@ -1,0 +1,147 @@
+"""Cheap formula counts on extracted text, the inputs of the math head (curation/filter/math_head.py).
+
+The dev web labels say "math" when a page's main content holds at least 3 formulas (see
+../shared/corpus/README.md); a fastText bag of words averages its tokens, so it learns the
+*topic* (a page about a special function) but cannot count (one formula or ten). These features
+count on the extracted text only, so that they mean the same for web pages, books, forum posts,
+code and the cascade gate's cheap extraction:
+
+* ``formulas``: ``$..$`` and ``$$..$$`` spans (curation/extract/html.py writes every HTML math
+  markup, MathJax, MathML, KaTeX, img alt, as ``$..$``/``$$..$$``), ``\\(..\\)``, ``\\[..\\]`` and
+  display environments (TeX sources, forum posts), plus Maxima ``(%iN)`` input lines that hold
+  an operator: one generic count of formulas, whatever their markup, so that what the head learns
+  about "3 formulas" on one site carries over to a site that writes formulas differently;
+* ``plain_ops``: relations between operands (``x = 2``, ``a<b``) and operator fragments (``x^2``,
+  ``2*x``, ``a_i``): formulas written as plain text;
+* ``uni_math``: Unicode math symbols, Greek letters and the big-delimiter pieces that hevea's
+  display tables leave (Giac's manual);
+* the share of CJK characters and the length. The formula counts are set to 0 for CJK text
+  (Chinese math is mostly written without ``$``; see ``count_features``).
+
+Per-kind counts (inline vs display, LaTeX commands, ``^{``/``_{``, Maxima lines as their own
+feature) were measured and did worse held out by site: a feature that only one site has gets its
+weight from that site alone (classifiers/MODEL_CARD.md).
+
+All are regex or ``str.count`` passes over the first ``MAX_CHARS`` characters (the part the
+fastText model scores): about 0.3-0.5 ms for a 20k-character page.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from curation.filter.normalize import MAX_CHARS
+
+FEATURES_VERSION = 1
+
+# Counts are log1p-scaled: the label is a threshold on a count, and the odds of "math" grow with
+# the log of the count, not linearly (a page with 100 formulas is not 30x more math than 3).
+# Every pattern starts with a literal or a one-character class, with any context check in a
+# look-behind *after* it: Python's re then skips ahead cheaply (a pattern that starts with an
+# optional or lazy prefix is tried at every position and costs ~10x more).
+# ``$..$`` / ``$$..$$`` (an escaped ``\$`` is a currency sign, not a delimiter). Inline spans follow
+# Pandoc's tex_math_dollars rule: the opening ``$`` has a non-space character to its right, the
+# closing one a non-space to its left and no digit after it; otherwise regex anchors and
+# back-references (Apache's ``RewriteRule ^/(.*)$ /$1``) and prices read as formulas.
+_DOLLAR = re.compile(r"\$(?<!\\\$)(?:\$[^$]{1,2000}?\$\$|(?![\s$])[^$\n]{0,400}?(?<![\s\\])\$(?!\d))")
+_BACKSLASH_MATH = re.compile(r"\\(?:\(.{1,400}?\\\)|\[.{1,2000}?\\\]"
+                             r"|begin\{(?:equation|align|gather|multline|eqnarray|displaymath))", re.S)
+_REPL_LINE = re.compile(r"^(?:>>>|\.\.\.) [^\n]*", re.M)
+_UNI_MATH = re.compile("[\u2200-\u22ff\u2190-\u21ff\u27e8\u27e9\u2a00-\u2aff\u2102\u2115\u211a\u211d\u2124"
+                       "\u03b1-\u03c9\u0391-\u03a9\u2070-\u209f\u221a\u2212\u239b-\u23af]")
+# Latin-1 math signs (± × ÷ ² ³) count only outside runs of Latin-1 symbols and letters: a page
+# decoded with the wrong charset (e.g. EUC-KR read as Latin-1) is full of them.
+_LATIN1_MATH = re.compile("[\u00b1\u00d7\u00f7\u00b2\u00b3](?<![\u00a0-\u00ff][\u00b1\u00d7\u00f7\u00b2\u00b3])(?![\u00a0-\u00ff])")
+# Maxima session input lines with an operator: the label rule's own formula count on Maxima pages.
+_MAXIMA = re.compile(r"\(%i\d+\)[^\n]*?[-+*/^=<>]")
+# A relation between two operands (``x = 2``, ``a<b``, ``f(x) ≤ 1``): equations, also ``key = value``
+# in code and configuration (fastText's logit tells those apart by their words).
+_REL = re.compile(r"[=<>≤≥≠](?:(?<=[\w)\]}][=<>≤≥≠])|(?<=[\w)\]}] [=<>≤≥≠]))(?= ?[-\w(])")
+# Formulas written in plain text: ``x^2``, ``E(9)^3``, ``2*x``, ``x**2``, ``a_i`` (not ``foo_bar``).
+_FRAGMENT = re.compile(r"\^(?<=[\w)]\^)[-\w({]|\*(?<=[\w)]\*)\*?\s?[\w(]|_(?<=(?<!\w)[a-zA-Z]_)(?:\{|\w(?!\w))")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "ft_logit", "formulas", "formulas_ge3", "plain_ops", "uni_math", "cjk_share", "log_chars",
+)
+LOGIT_CLIP = 9.0
+# The CJK share is estimated on the first characters only: it says which script, not how much.
+_CJK_SAMPLE = 4000
+# Above this share of CJK characters a text is treated as Chinese (or Japanese/Korean) text: the
+# seeds' Chinese documents are at 0.2-0.9, English pages with a few CJK names near 0.
+CJK_TEXT_SHARE = 0.1
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return max(-LOGIT_CLIP, min(LOGIT_CLIP, math.log(p / (1 - p))))
+
+
+def raw_counts(text: str | None, max_chars: int = MAX_CHARS) -> dict[str, int]:
+    """Raw counts on the first ``max_chars`` characters (also used by tests and error reading)."""
+    t = (text or "")[:max_chars]
+    ascii_only = t.isascii()
+    inline = display = 0
+    # Formulas in code do not count (the label rule skips ``pre``/``code``): drop Python REPL
+    # lines, e.g. matplotlib's ``label=r"$I_1$"`` in SciPy's examples.
+    m_text = _REPL_LINE.sub("", t) if ">>> " in t else t
+    rest = m_text
+    if "$" in m_text:
+        for m in _DOLLAR.finditer(m_text):
+            if m.group().startswith("$$"):
+                display += 1
+            else:
+                inline += 1
+        # ``$$\begin{align}..$$`` is one formula: environments are counted outside dollars only.
+        rest = _DOLLAR.sub(" ", m_text) if "\\" in m_text else m_text
+    if "\\" in rest:
+        for m in _BACKSLASH_MATH.finditer(rest):
+            if m.group().startswith("\\("):
+                inline += 1
+            else:
+                display += 1
+    head = t[:_CJK_SAMPLE]
+    return {
+        "tex_inline": inline,
+        "tex_display": display,
+        "uni_math": 0 if ascii_only else len(_UNI_MATH.findall(t)) + len(_LATIN1_MATH.findall(t)),
+        "maxima": len(_MAXIMA.findall(t)) if "(%i" in t else 0,
+        "relations": len(_REL.findall(t)),
+        "fragments": len(_FRAGMENT.findall(t)),
+        "cjk": 0 if head.isascii() else len(_CJK.findall(head)),
+        "cjk_sample": len(head),
+        "chars": len(t),
+    }
+
+
+def count_features(text: str | None, max_chars: int = MAX_CHARS) -> dict[str, float]:
+    """Every feature but ``ft_logit``."""
+    c = raw_counts(text, max_chars)
+    cjk_share = c["cjk"] / c["cjk_sample"] if c["cjk_sample"] else 0.0
+    # The formula counts speak only for non-CJK text: Chinese math is mostly written without
+    # ``$`` (cmath, cn_middle_school), so "no TeX" says nothing there, and the head would
+    # otherwise learn on English web pages that it means "not math" (measured: cn_middle_school
+    # recall 0.73 -> 0.53 without this gate).
+    formulas = c["tex_inline"] + c["tex_display"] + c["maxima"] if cjk_share < CJK_TEXT_SHARE else 0
+    return {
+        "formulas": math.log1p(formulas),
+        # The label's own threshold (>= 3 formulas) as an indicator: log1p alone makes no step.
+        "formulas_ge3": float(formulas >= 3),
+        "plain_ops": math.log1p(c["relations"] + c["fragments"]),
+        "uni_math": math.log1p(c["uni_math"]),
+        "cjk_share": cjk_share,
+        "log_chars": math.log1p(c["chars"]),
+    }
+
+
+def feature_matrix(texts: list[str | None], probs: np.ndarray, max_chars: int = MAX_CHARS) -> np.ndarray:
+    """Rows in ``FEATURE_NAMES`` order: the fastText P(math) as a logit, then the counts."""
+    out = np.zeros((len(texts), len(FEATURE_NAMES)), dtype=np.float64)
+    for i, (text, p) in enumerate(zip(texts, probs, strict=True)):
+        feats = count_features(text, max_chars)
+        feats["ft_logit"] = logit(float(p))
+        out[i] = [feats[name] for name in FEATURE_NAMES]
+    return out
