@@ -7,6 +7,7 @@ command line are resolved against the working directory, as users expect of a sh
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -85,10 +86,31 @@ class PipelineConfig(Settings):
             # The web cascade runs inside extract but is configured with the filter's model.
             "cascade": self.filter.cascade.model_dump(),
             "math_model": self.filter.math_model,
+            # A model retrained in place (same path, new weights or head) must redo the stages.
+            "math_model_files": _model_digests(self.filter.math_model),
             **{name: self.stage_settings(name).model_dump() for name in upto},
         }
         blob = json.dumps(payload, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _model_digests(path: str | None) -> list[str]:
+    """sha256 of the math model and of its head file (when there), by content."""
+    from curation.filter.math_classifier import DEFAULT_MODEL, head_path_for
+
+    model = Path(path) if path else DEFAULT_MODEL
+    return [_file_digest(str(p)) for p in (model, head_path_for(model)) if p.is_file()]
+
+
+def _file_digest(path: str) -> str:
+    st = os.stat(path)
+    return _digest_cached(path, st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _digest_cached(path: str, mtime_ns: int, size: int) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()[:16]
 
 
 def _format_validation_error(err: ValidationError) -> str:

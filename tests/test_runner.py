@@ -178,3 +178,25 @@ def test_full_disk_is_named_plainly(spark, tmp_path):
     with pytest.raises(PipelineError) as exc:
         Runner(spark, cfg, transforms).run(RunPlan.build(until="filter"))
     assert str(exc.value).startswith(f"stage filter failed: no space left on device under {cfg.output}")
+
+
+def test_fingerprint_follows_the_math_model_files_not_only_their_path(tmp_path):
+    """Retraining the model (or its head) in place changes what filter writes: the stages from
+    extract on (the cascade gate scores with it too) must be redone, so the fingerprint hashes
+    the files' content."""
+    import shutil
+
+    from curation.filter.math_classifier import DEFAULT_MODEL, head_path_for
+
+    model = tmp_path / "m.ftz"
+    shutil.copy(DEFAULT_MODEL, model)
+    cfg = parse_config({"sources": [{"kind": "web", "paths": [str(tmp_path)]}], "output": str(tmp_path / "o"),
+                        "filter": {"math_model": str(model)}}, tmp_path)
+    before = cfg.fingerprint("extract")
+    head = head_path_for(model)
+    head.write_text("{}")
+    with_head = cfg.fingerprint("extract")
+    assert with_head != before
+    head.write_text('{"changed": 1}')
+    assert cfg.fingerprint("extract") != with_head
+    assert cfg.fingerprint("extract") == cfg.fingerprint("extract")
