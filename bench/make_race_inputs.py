@@ -13,10 +13,11 @@ Writes under --out:
                 and a new (deterministic) WARC-Record-ID, so the pipeline sees distinct pages
                 with the same bodies (for the cost-growth curve)
     mix5_large/ (with --debian-docs, or when race_datatrove.py finds them) the same 5% math share
-                on a crawl-like scale: the non-math pages of mix5 plus every HTML page of two
-                Debian documentation packages that are not about math (debian-handbook 11, in 20
-                languages, and postgresql-doc-15), as WARC responses under their sites' URLs,
-                then dev math pages drawn seeded to make ~5%; spread over 8 files
+                on a larger scale: the non-math pages of mix5 plus every HTML page of three
+                Debian documentation packages that are not about math (postgresql-doc-15,
+                python-django-doc, git-doc; none is in the dev corpus or the classifier's seeds),
+                as WARC responses under their sites' URLs, then dev math pages drawn seeded to
+                make ~5%; spread over 8 files
     inputs.json what each folder holds (pages, math pages, bytes)
 
 The Debian packages are not shipped: ``fetch_debian_docs`` runs ``apt-get download`` and
@@ -141,9 +142,11 @@ def build(corpus: Path, out: Path) -> dict:
 
 
 # Non-math HTML for the large mix: (package, folder inside it, URL prefix).
+# None of them is used by the dev corpus or by the classifier's seeds (classifiers/seeds/).
 DEBIAN_DOCS = (
-    ("debian-handbook", "usr/share/doc/debian-handbook/html", "https://debian-handbook.info/browse/"),
     ("postgresql-doc-15", "usr/share/doc/postgresql-doc-15/html", "https://www.postgresql.org/docs/15/"),
+    ("python-django-doc", "usr/share/doc/python-django-doc/html", "https://docs.djangoproject.com/en/3.2/"),
+    ("git-doc", "usr/share/doc/git-doc", "https://git-scm.com/docs/"),
 )
 LARGE_FILES = 8
 

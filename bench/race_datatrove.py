@@ -23,8 +23,8 @@ and our per-stage seconds from stats/<stage>.json.
 
 Inputs come from bench/make_race_inputs.py (built on first use): dev (the dev crawl as it is),
 mix5 (~5% math pages, as on a real crawl, 1,989 pages: the dev crawl's non-math pages) and
-mix5_large (the same share over 6,696 pages: mix5 plus two non-math Debian documentation packages,
-fetched once with apt-get; skipped when apt cannot reach the Debian archive). On small inputs
+mix5_large (the same share over ~4,200 pages: mix5 plus three non-math Debian documentation
+packages, fetched once with apt-get; skipped when apt cannot reach the Debian archive). On small inputs
 Spark's fixed start-up and per-job costs weigh on our side; the large mix shows the per-page rates.
 """
 
@@ -402,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     if "mix5_large" in args.races.split(",") and not (inputs / "mix5_large").is_dir():
         from make_race_inputs import build_large_mix, fetch_debian_docs
 
-        print("building mix5_large (fetching two Debian documentation packages once) ...", flush=True)
+        print("building mix5_large (fetching three Debian documentation packages once) ...", flush=True)
         if fetch_debian_docs(inputs / "debian_docs"):
             build_large_mix(corpus, inputs, inputs / "debian_docs")
         else:
