@@ -179,3 +179,41 @@ def test_div_of_display_math_is_kept():
             '<annotation encoding="application/x-tex">\\mbox{Droite}([X_A,0], [X_{M_1},Y_{M_1}])</annotation>'
             '</semantics></math></div>')
     assert "\\mbox{Droite}([X_A,0], [X_{M_1},Y_{M_1}])" in extract_html(page(body)).text
+
+
+# ---- math that documentation generators write as plain HTML (GAPDoc, hevea) -------------------
+
+def _gen_page(generator: str | None, body: str) -> str:
+    meta = f'<meta name="generator" content="{generator}">' if generator else ""
+    return f"<html><head>{meta}<title>t</title></head><body><main>{body}</main></body></html>"
+
+
+GAP_BODY = ('<p>Let <span class="SimpleMath">G</span> be a group acting on '
+            '<span class="SimpleMath">{ 1, ..., n }</span> with <span class="SimpleMath">x<sup>2</sup> = 1</span>, '
+            'as in the examples of the chapter on permutation groups and their actions.</p>'
+            '<p class="center">U ∖ G</p><p>More prose follows here so that the page has content.</p>')
+HEVEA_BODY = ('<p>The <span style="font-family:monospace">int</span> command takes '
+              '<span style="font-style:italic">expr</span>, an expression, and the variable '
+              '<span style="font-style:italic">x</span>; <span style="font-style:italic">integrate</span> '
+              'is its other name.</p><table class="display"><tr><td>x<sup>3</sup></td><td>3</td></tr></table>'
+              '<p>More prose follows here so that the page has content for the extractor.</p>')
+
+
+def test_gapdoc_simplemath_and_centred_displays_become_tex():
+    text = extract_html(_gen_page("GAPDoc2HTML", GAP_BODY)).text
+    assert "$G$" in text and "${ 1, ..., n }$" in text and "$x^{2} = 1$" in text
+    assert "$$U ∖ G$$" in text
+
+
+def test_hevea_variables_and_display_tables_become_tex_but_words_stay_text():
+    text = extract_html(_gen_page("hevea 2.36", HEVEA_BODY)).text
+    assert "$expr$" in text and "$x$" in text
+    assert "$integrate$" not in text and "integrate" in text
+    assert "$$x^{3} 3$$" in text
+
+
+@pytest.mark.parametrize("generator", [None, "WordPress 6.4"])
+def test_generator_rules_apply_only_to_their_generator(generator):
+    """On other pages a span class, an italic word or a centred paragraph is not a formula."""
+    text = extract_html(_gen_page(generator, GAP_BODY + HEVEA_BODY)).text
+    assert "$" not in text

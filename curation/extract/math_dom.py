@@ -219,7 +219,79 @@ def normalize_math(root: etree._Element) -> Counter:
     # \(..\) and \[..\] already in the text; <sub>/<sup> as _{}/^{} outside code.
     _rewrite_text_delimiters(root, counts)
     _rewrite_sub_sup(root, counts)
+    # After sub/sup, so that their formulas keep x^{2}.
+    generator = _generator(root)
+    if generator.startswith("gapdoc"):
+        _gapdoc_math(root, counts)
+    elif generator.startswith("hevea"):
+        _hevea_displays(root, counts)
+        _hevea_italics(root, counts)
     return counts
+
+
+# ---- math that documentation generators write as plain HTML ------------------------------------
+# Two LaTeX-to-HTML tools write formulas without any math markup. Their pages say who made them
+# (<meta name="generator">), and only then are these rules applied: on other pages a centred
+# paragraph or an italic word is not a formula.
+
+
+def _generator(root: etree._Element) -> str:
+    for meta in root.iter("meta"):
+        if (meta.get("name") or "").lower() == "generator":
+            return (meta.get("content") or "").strip().lower()
+    return ""
+
+
+def _plain(el: etree._Element) -> str:
+    return _WS.sub(" ", "".join(el.itertext())).strip()
+
+
+def _gapdoc_math(root: etree._Element, counts: Counter) -> None:
+    """GAPDoc (GAP's manuals): ``<span class="SimpleMath">`` is its inline math element (TeX
+    ``$..$`` in the XML source) and ``<p class="center">`` a display formula."""
+    for el in root.xpath(".//span[contains(@class, 'SimpleMath')]"):
+        if el.getparent() is None or not _has_class(el, "SimpleMath") or _inside(el, _VERBATIM):
+            continue
+        tex = _plain(el)
+        if tex:
+            _replace(el, _wrap(tex, False))
+            counts["gapdoc"] += 1
+    for el in root.xpath(".//p[contains(@class, 'center')]"):
+        if _has_class(el, "center") and not len(el) and (el.text or "").strip() and "$" not in el.text:
+            el.text = _wrap(el.text, True)
+            counts["gapdoc"] += 1
+
+
+_HEVEA_ITALIC = "font-style:italic"
+# An italic identifier this short is a variable or an argument name (hevea sets math-mode letters
+# and \textit arguments alike: ``x``, ``expr``, ``n``); longer italic words are emphasis or
+# command names ("integrate") and stay text.
+_HEVEA_VARIABLE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9']{0,3}|[^\x00-\x7f])$")
+
+
+def _hevea_displays(root: etree._Element, counts: Counter) -> None:
+    """hevea lays display math out as ``<table class="display">`` (fractions and delimiters as
+    cells): the outermost one becomes one ``$$..$$`` paragraph of its cells' text."""
+    for el in root.xpath(".//table[contains(@class, 'display')]"):
+        if el.getparent() is None or not _has_class(el, "display"):
+            continue
+        if any(isinstance(a.tag, str) and a.tag.lower() == "table" and _has_class(a, "display")
+               for a in el.iterancestors()):
+            continue
+        tex = _WS.sub(" ", " ".join(el.itertext())).strip()  # cells apart: "x^{3} 3" is x³/3
+        if tex:
+            _replace(el, _wrap(tex, True), block=True)
+            counts["hevea"] += 1
+
+
+def _hevea_italics(root: etree._Element, counts: Counter) -> None:
+    for el in root.xpath(f".//span[contains(@style, '{_HEVEA_ITALIC}')]"):
+        if el.getparent() is None or len(el) or _inside(el, _VERBATIM):
+            continue
+        text = (el.text or "").strip()
+        if _HEVEA_VARIABLE.match(text):
+            _replace(el, _wrap(text, False))
+            counts["hevea"] += 1
 
 
 def _delims(text: str, counts: Counter) -> str:
