@@ -61,11 +61,12 @@ def html_extractor() -> tuple[str, Callable[[str], str]]:
 
 
 def decode_html(body: bytes, content_type: str | None) -> str:
-    from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+    """The pipeline's own decoding (HTTP charset, then the page's <meta>, then detection), so the
+    seeds are the text the pipeline will score."""
+    from curation.extract.charset import decode_html as pipeline_decode
 
-    m = re.search(r"charset=([\w-]+)", content_type or "", re.I)
-    enc = m.group(1) if m else detect_encoding(body)
-    return bytes_to_str(body, enc, fallback_encodings=("utf-8", "cp1252"))
+    html, _ = pipeline_decode(body, content_type)
+    return html or ""
 
 
 def iter_warc_html(paths: list[Path]) -> Iterator[tuple[str, str, str]]:
