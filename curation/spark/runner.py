@@ -229,10 +229,12 @@ class Runner:
         docs = frame.where(F.col("_counters").isNull())
         kept = docs.where(F.col("reason").isNull()).select(*DOC_COLUMNS)
         kept.write.mode("overwrite").parquet(str(stage_dir))
+        log.info("stage %s: kept rows written (%.1f s)", stage, time.monotonic() - started)
         rejected = docs.where(F.col("reason").isNotNull()).select(
             *DOC_COLUMNS, F.lit(stage).alias("stage"), "reason"
         )
         rejected.write.mode("overwrite").parquet(str(self.output / "rejects" / stage))
+        log.info("stage %s: rejects written (%.1f s)", stage, time.monotonic() - started)
 
         counts = (
             docs.groupBy("source", _reason_key_col(F.col("reason")).alias("reason_key"))
