@@ -86,3 +86,17 @@ def test_gate_recall_on_dev_pages_kept_by_full_path():
     # and the gate is selective: it does not pass every non-math page
     nonmath = [html for rid, _, html in pages if labels[rid] == "nonmath"]
     assert sum(gate.decide(h).passed for h in nonmath) < 0.6 * len(nonmath)
+
+
+def test_pages_of_latex_to_html_converters_pass_on_markup():
+    """hevea and GAPDoc write formulas without math markup; the extractor turns them into $..$,
+    so the gate must not judge those pages by a cheap text that lacks them."""
+    gate = CascadeGate()
+    for generator in ("hevea 2.36", "GAPDoc2HTML"):
+        page = (f'<html><head><meta name="generator" content="{generator}"></head>'
+                "<body><p>The midpoint command takes an interval I.</p></body></html>")
+        d = gate.decide(page)
+        assert d.passed and d.signals["passed_by"] == "markup" and d.signals["cues"]["tex_generator"] == 1
+    plain = gate.decide('<html><head><meta name="generator" content="WordPress 6.4"></head>'
+                        "<body><p>Our recipe for a quick tomato soup, with basil and bread.</p></body></html>")
+    assert plain.signals["cues"]["tex_generator"] == 0 and not plain.passed

@@ -31,6 +31,9 @@ _CONTENT_CUES: dict[str, re.Pattern[str]] = {
     "tex_display": re.compile(r"\\\[(?:(?!\\\]).){1,400}\\\]|\$\$[^$]{1,400}\$\$|\\begin\{(?:equation|align)", re.S),
     "math_class": re.compile(r"class=\"[^\"]*\bmath\b", re.I),
     "latex_img": re.compile(r"codecogs|latex\.php|mimetex|/math/render/|wp\.com/latex", re.I),
+    # Pages made by LaTeX-to-HTML converters, whose formulas carry no math markup (hevea and
+    # GAPDoc: curation/extract/math_dom.py turns their math into $..$; LaTeX2HTML, TeX4ht).
+    "tex_generator": re.compile(r"<meta[^>]*(?:hevea|latex2html|tex4ht|gapdoc)", re.I),
     # <img> classes of LaTeX renderers (WordPress, Quill, MediaWiki fallbacks): their alt is TeX.
     "tex_img_class": re.compile(r"class=\"[^\"]*\b(?:latex|tex|mathtex|wp-latex|ql-img-inline-formula|tex-image|latexImg)\b",
                                 re.I),
@@ -50,6 +53,7 @@ _PRECHECK: dict[str, tuple[str, ...]] = {
     "math_class": ('math"', "math ", "math'"),
     "latex_img": ("codecogs", "latex.php", "mimetex", "/math/render/", "wp.com/latex"),
     "tex_img_class": ("latex", "ql-img", "tex-image", '"tex"', '"tex ', ' tex"'),
+    "tex_generator": ("hevea", "latex2html", "tex4ht", "gapdoc"),
 }
 _SITE_CUES: dict[str, tuple[str, ...]] = {
     "mathjax_script": ("mathjax",),
