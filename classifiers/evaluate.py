@@ -42,7 +42,7 @@ from classifiers.fasttext_model import (
 )
 from classifiers.metrics import format_report, prf, roc_auc
 from curation.filter.math_features import FEATURE_NAMES, count_features, logit
-from curation.filter.math_head import MathHead, fit_head
+from curation.filter.math_head import MathHead, fit_head, with_cjk_fallback
 from curation.filter.normalize import normalize
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "curation" / "assets" / "models" / "math_classifier.ftz"
@@ -173,7 +173,8 @@ def nested_head_scores(fs: FoldScores, counts: np.ndarray, y: np.ndarray, source
         train_idx = np.flatnonzero(fs.groups != s)
         head = fit_on(counts, probs, y, sources, train_idx, l2)
         test_idx = np.flatnonzero((fs.groups == s) & (sources == "web"))
-        out[test_idx] = head.predict_proba(with_logit(counts[test_idx], fs.single[test_idx]))
+        x = with_logit(counts[test_idx], fs.single[test_idx])
+        out[test_idx] = with_cjk_fallback(head.predict_proba(x), fs.single[test_idx], x)
         heads[s] = head
     return out, heads
 

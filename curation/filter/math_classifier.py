@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from curation.filter.math_features import feature_matrix
-from curation.filter.math_head import MathHead
+from curation.filter.math_head import MathHead, with_cjk_fallback
 from curation.filter.normalize import MAX_CHARS, normalize
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "assets" / "models" / "math_classifier.ftz"
@@ -85,7 +85,8 @@ class MathClassifier:
         head = self.head()
         if head is None:
             return probs
-        out = head.predict_proba(feature_matrix(texts, probs, max_chars)).astype(np.float32)
+        feats = feature_matrix(texts, probs, max_chars)
+        out = with_cjk_fallback(head.predict_proba(feats), probs, feats).astype(np.float32)
         # An empty text has no evidence either way: it stays 0, as without the head.
         empty = np.array([not (t and t.strip()) for t in texts], dtype=bool)
         out[empty] = 0.0
