@@ -4,7 +4,7 @@
         [--work DIR] [--scale 1,2,4 | --scale none] [--cores 2]
 
 Both pipelines do the same work on web WARCs: read WARC -> extract main text -> language filter
-(en, zh) -> fastText math filter (OUR model, curation/assets/models/math_classifier.ftz, at our
+(en, zh) -> fastText math filter (OUR fastText model, curation/assets/models/math_classifier.ftz, at our
 config's threshold) -> MinHash near-dedup -> Parquet.
   ours:      scripts/spark-submit jobs/clean.py --config configs/race.yaml --until dedup, local[2,4]
              (the real runner: every stage also writes rejects, stats and markers);
@@ -12,6 +12,8 @@ config's threshold) -> MinHash near-dedup -> Parquet.
              loaded from disk: no download) -> FastTextClassifierFilter -> ParquetWriter, then its
              four MinHash steps (signatures, buckets, cluster, filter -> ParquetWriter), each a
              LocalPipelineExecutor with 2 workers.
+Datatrove's FastTextClassifierFilter scores with the fastText model alone; ours adds the head
+(curation/filter/math_head.py) in its filter stage, a few regex counts per document.
 Each runs in its own child process; we time its wall clock and its CPU seconds (getrusage of
 the reaped child tree). The machine is shared, so ratios of runs in this one invocation are the
 numbers that mean something. Printed per input: documents/s per core (input pages / wall / cores),
