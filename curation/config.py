@@ -109,8 +109,9 @@ def _file_digest(path: str) -> str:
 
 @functools.lru_cache(maxsize=16)
 def _digest_cached(path: str, mtime_ns: int, size: int) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()[:16]
+    from curation.shard.layout import sha256_file
+
+    return sha256_file(Path(path))[:16]
 
 
 def _format_validation_error(err: ValidationError) -> str:

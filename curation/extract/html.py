@@ -20,7 +20,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from curation.extract.layout import flatten_layout_tables
-from curation.extract.math_dom import normalize_math
+from curation.extract.math_dom import normalize_math, replace_element
 from curation.extract.settings import ExtractSettings
 
 _MATH_SPAN = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.S)
@@ -147,26 +147,33 @@ def extract_html(html: str, url: str | None = None, settings: ExtractSettings | 
         _keep_math_asides(tree)
         _drop_heading_slug_ids(tree)
         _math_divs_to_paragraphs(tree)
-        normalised = etree.tostring(tree, encoding="unicode", method="html") if settings.main_content != "resiliparse" else ""
         meta: dict[str, Any] = {"extractor": settings.main_content, "math_markup": dict(counts)}
         if layout_tables:
             meta["layout_tables"] = layout_tables
         if settings.main_content == "resiliparse":
             _content_lists_to_paragraphs(tree)
             _glue_symbol_nodes(tree)
-            text = _resiliparse_text(etree.tostring(tree, encoding="unicode", method="html"))
+            text = _resiliparse_text(_serialise(tree))
         else:
-            text = _trafilatura_with_fallback(normalised, url, counts, settings, meta)
-        if any(k not in ("sub_sup",) and not k.startswith("mathml_") for k in counts):
+            text = _trafilatura_with_fallback(_serialise(tree), url, counts, settings, meta)
+        if _dom_formulas(counts):
             meta["math_spans"] = _count_math(text)
     return ExtractResult(_tidy(text), meta)
+
+
+def _serialise(tree: etree._Element) -> str:
+    return etree.tostring(tree, encoding="unicode", method="html")
+
+
+def _dom_formulas(counts: Counter) -> int:
+    """Formulas normalize_math rewrote (sub/sup runs and MathML conversion details are no formulas)."""
+    return sum(v for k, v in counts.items() if k != "sub_sup" and not k.startswith("mathml_"))
 
 
 def _trafilatura_with_fallback(normalised: str, url: str | None, counts: Counter,
                                settings: ExtractSettings, meta: dict[str, Any]) -> str:
     text = _trafilatura(normalised, url)
-    dom_math = sum(v for k, v in counts.items() if k not in ("sub_sup",) and not k.startswith("mathml_"))
-    if dom_math:
+    if _dom_formulas(counts):
         fallback = _resiliparse_text(normalised)
         kept, available = _count_math(text), _count_math(fallback)
         if available and kept < settings.min_math_recall * available and len(fallback) <= 3 * max(len(text), 1):
@@ -247,35 +254,12 @@ def _glue_symbol_nodes(tree: etree._Element) -> None:
                 tail, owner.tail = owner.tail, None
                 _append_text(owner, tail)
         elif owner.tag.lower() in _INLINE_TAGS and not len(owner) and _symbol_only(owner.text):
-            _drop_tag(owner)
+            replace_element(owner, owner.text)  # the tag goes, its text joins the parent's
 
 
 # Short text nodes (XPath, in C: every page has thousands of nodes); _symbol_only decides.
 _SHORT_TEXT_XPATH = ("//text()[string-length(.) <= 12 and "
                      "(string-length(normalize-space(.)) = 1 or string-length(normalize-space(.)) = 2)]")
-
-
-def _drop_tag(el: etree._Element) -> None:
-    """Remove ``el``'s tag, keeping its text, children and tail in place (lxml.html's drop_tag)."""
-    parent = el.getparent()
-    prev = el.getprevious()
-    head = (el.text or "")
-    if prev is not None:
-        prev.tail = (prev.tail or "") + head
-    else:
-        parent.text = (parent.text or "") + head
-    index = parent.index(el)
-    children = list(el)
-    for offset, child in enumerate(children):
-        parent.insert(index + offset, child)
-    tail = el.tail or ""
-    if children:
-        children[-1].tail = (children[-1].tail or "") + tail
-    elif prev is not None:
-        prev.tail = (prev.tail or "") + tail
-    else:
-        parent.text = (parent.text or "") + tail
-    parent.remove(el)
 
 
 def _keep_math_asides(tree: etree._Element) -> None:

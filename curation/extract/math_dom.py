@@ -73,7 +73,7 @@ def _wrap(tex: str, display: bool) -> str:
     return f"$${tex}$$" if display else f"${tex}$"
 
 
-def _replace(el: etree._Element, text: str, block: bool = False) -> None:
+def replace_element(el: etree._Element, text: str, block: bool = False) -> None:
     """Replace ``el`` by ``text`` (keeping its tail); as a new ``<p>`` when it stood as a block."""
     parent = el.getparent()
     if parent is None:
@@ -105,7 +105,7 @@ def _stands_alone(el: etree._Element) -> bool:
 
 
 def _remove(el: etree._Element) -> None:
-    _replace(el, "")
+    replace_element(el, "")
 
 
 def normalize_math(root: etree._Element) -> Counter:
@@ -127,7 +127,7 @@ def normalize_math(root: etree._Element) -> Counter:
         target = disp_parent if display else el
         if target.getparent() is None:
             continue
-        _replace(target, _wrap(tex, display), block=display)
+        replace_element(target, _wrap(tex, display), block=display)
         counts["katex"] += 1
     for el in _with_class(classed, "katex-html"):
         if el.getparent() is not None:
@@ -149,7 +149,7 @@ def normalize_math(root: etree._Element) -> Counter:
             display = any(
                 "display" in _classes(sub) for sub in el.iter() if isinstance(sub.tag, str)
             )
-            _replace(el, _wrap(tex, display), block=display and _stands_alone(el))
+            replace_element(el, _wrap(tex, display), block=display and _stands_alone(el))
             counts["wiki"] += 1
 
     # MathJax source scripts: <script type="math/tex"> and "math/tex; mode=display".
@@ -162,7 +162,7 @@ def normalize_math(root: etree._Element) -> Counter:
             if s.getparent() is None:
                 continue
             display = "mode=display" in (s.get("type") or "").lower().replace(" ", "")
-            _replace(s, _wrap(s.text or "", display), block=display and _stands_alone(s))
+            replace_element(s, _wrap(s.text or "", display), block=display and _stands_alone(s))
             counts["mathjax_script"] += 1
 
     # MathJax 3 output containers: convert the assistive MathML inside, drop the rendering.
@@ -174,7 +174,7 @@ def normalize_math(root: etree._Element) -> Counter:
             continue
         tex, _ = mathml_to_latex(inner)
         display = (el.get("display") or "").lower() == "true" or is_display(inner)
-        _replace(el, _wrap(tex, display), block=display and _stands_alone(el))
+        replace_element(el, _wrap(tex, display), block=display and _stands_alone(el))
         counts["mathml"] += 1
 
     # MathML <math>: annotation, then alttext, then converted presentation markup.
@@ -188,7 +188,7 @@ def normalize_math(root: etree._Element) -> Counter:
             _remove(el)
             continue
         display = is_display(el)
-        _replace(el, _wrap(tex, display), block=display and _stands_alone(el))
+        replace_element(el, _wrap(tex, display), block=display and _stands_alone(el))
         counts["mathml"] += 1
         counts[f"mathml_{how}"] += 1
 
@@ -208,7 +208,7 @@ def normalize_math(root: etree._Element) -> Counter:
         display = _stands_alone(el) and (
             _has_class(parent, "math") or parent.tag.lower() in ("center", "div") or "display" in _classes(el).lower()
         )
-        _replace(el, _wrap(tex, display), block=display)
+        replace_element(el, _wrap(tex, display), block=display)
         counts["img_alt"] += 1
 
     # Sphinx math blocks (<div class="math">\[...\]</div>) become paragraphs of their own.
@@ -254,7 +254,7 @@ def _gapdoc_math(root: etree._Element, counts: Counter) -> None:
             continue
         tex = _plain(el)
         if tex:
-            _replace(el, _wrap(tex, False))
+            replace_element(el, _wrap(tex, False))
             counts["gapdoc"] += 1
     for el in root.xpath(".//p[contains(@class, 'center')]"):
         if _has_class(el, "center") and not len(el) and (el.text or "").strip() and "$" not in el.text:
@@ -280,7 +280,7 @@ def _hevea_displays(root: etree._Element, counts: Counter) -> None:
             continue
         tex = _WS.sub(" ", " ".join(el.itertext())).strip()  # cells apart: "x^{3} 3" is x³/3
         if tex:
-            _replace(el, _wrap(tex, True), block=True)
+            replace_element(el, _wrap(tex, True), block=True)
             counts["hevea"] += 1
 
 
@@ -290,7 +290,7 @@ def _hevea_italics(root: etree._Element, counts: Counter) -> None:
             continue
         text = (el.text or "").strip()
         if _HEVEA_VARIABLE.match(text):
-            _replace(el, _wrap(text, False))
+            replace_element(el, _wrap(text, False))
             counts["hevea"] += 1
 
 
@@ -348,5 +348,5 @@ def _rewrite_sub_sup(root: etree._Element, counts: Counter) -> None:
             _remove(el)
             continue
         mark = "^" if el.tag.lower() == "sup" else "_"
-        _replace(el, f"{mark}{{{inner}}}")
+        replace_element(el, f"{mark}{{{inner}}}")
         counts["sub_sup"] += 1

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from curation.filter.math_features import FEATURE_NAMES, FEATURES_VERSION
+from curation.filter.math_features import CJK_TEXT_SHARE, FEATURE_NAMES, FEATURES_VERSION
 
 HEAD_FORMAT = "math-head-logreg/1"
 
@@ -99,7 +99,5 @@ def with_cjk_fallback(head_prob: np.ndarray, fasttext_prob: np.ndarray, features
     fastText does (cn_middle_school recall 0.66 with the head alone, 0.73 with fastText alone);
     fastText's character n-grams are the better judge there.
     """
-    from curation.filter.math_features import CJK_TEXT_SHARE
-
     cjk = features[:, FEATURE_NAMES.index("cjk_share")] >= CJK_TEXT_SHARE
     return np.where(cjk, np.maximum(head_prob, fasttext_prob), head_prob)

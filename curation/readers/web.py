@@ -74,9 +74,10 @@ def read_file(
     settings: ExtractSettings,
     counters: Counter,
     html_to_text: HtmlToText | None = None,
-    byte_range: tuple[int, int] | None = None,
+    byte_range: tuple[int, int | None] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Rows of one WARC file, or of the records whose gzip member starts in ``byte_range``.
+    """Rows of one WARC file, or of the records whose gzip member starts in ``byte_range``
+    (end None: to the end of the file).
 
     A range [start, end) of a .warc.gz owns the records whose member starts at or after start and
     before end (Common Crawl writes one gzip member per record), so the ranges of a file read each
@@ -91,14 +92,13 @@ def read_file(
     start, end = byte_range if byte_range and gz else (0, None)
     try:
         fh = open(path, "rb")
-        size = os.fstat(fh.fileno()).st_size
     except OSError as exc:
         if start == 0:
             yield doc_row(SOURCE, path, "file", None, meta={"file": path}, reason=error_reason(exc))
         return
     if start > 0:
         first = _next_warc_member(path, start - 1)
-        if first is None or first >= (end if end is not None else size):
+        if first is None or (end is not None and first >= end):
             fh.close()
             return  # no record starts in this range
         start = first

@@ -67,8 +67,8 @@ def connected_components(
     if driver_max_edges and e.count() <= driver_max_edges:
         pairs = union_find([(r["u"], r["v"]) for r in e.toLocalIterator()])
         log.info("connected components: %d nodes solved on the driver (union-find)", len(pairs))
-        comp = spark.createDataFrame(sorted(pairs.items()), "id string, component string")
-        return _checkpoint(comp, work_dir / "driver", spark), 0
+        # Local rows, no lineage to cut: the caller materialises the components once.
+        return spark.createDataFrame(sorted(pairs.items()), "id string, component string"), 0
     for rnd in range(1, max_rounds + 1):
         nxt = _small_star(_large_star(e))
         if rnd % checkpoint_every == 0:

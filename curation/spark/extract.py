@@ -83,7 +83,7 @@ def read_files(rows: Iterator[tuple], settings: ExtractSettings,
         start, end = span if span else (0, -1)
         if start == 0:
             counters[f"files:{kind}"] += 1
-        kwargs = {} if (start, end) == (0, -1) else {"byte_range": (start, end if end >= 0 else 1 << 62)}
+        kwargs = {} if (start, end) == (0, -1) else {"byte_range": (start, end if end >= 0 else None)}
         try:
             if kind not in readers:
                 readers[kind] = reader_for(kind, filter_settings)
