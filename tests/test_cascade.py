@@ -100,3 +100,28 @@ def test_pages_of_latex_to_html_converters_pass_on_markup():
     plain = gate.decide('<html><head><meta name="generator" content="WordPress 6.4"></head>'
                         "<body><p>Our recipe for a quick tomato soup, with basil and bread.</p></body></html>")
     assert plain.signals["cues"]["tex_generator"] == 0 and not plain.passed
+
+
+def test_markup_cues_equal_a_scan_of_every_literal():
+    """The root-guarded literal scan finds exactly what testing every literal finds."""
+    import re
+
+    from curation.filter import cascade
+
+    pages = [MATHJAX_PAGE, PROSE_PAGE, PLAIN_MATH_PAGE,
+             '<img class="latex" src="https://s0.wp.com/latex.php?latex=x">',
+             '<div class="math">\\[x\\]</div><script src="katex.min.js"></script><math>',
+             "<script>Math.max(1, 2)</script><meta name=generator content=hevea>",
+             '<span class="tex">x</span><img class="ql-img-inline-formula" src="mimetex.cgi?x">']
+
+    def naive(html: str) -> dict[str, int]:
+        low = html.lower()
+        cues = {name: len(rx.findall(html)) if any(lit in low for lit in cascade._PRECHECK[name]) else 0
+                for name, rx in cascade._CONTENT_CUES.items()}
+        cues.update({name: int(any(lit in low for lit in lits)) for name, lits in cascade._SITE_CUES.items()})
+        return cues
+
+    for html in pages:
+        assert markup_cues(html, 10_000) == naive(html)
+    assert sum(markup_cues(pages[4], 10_000).values()) >= 4
+    assert re.search("math", pages[5].lower()) and markup_cues(pages[5], 10_000)["tex_generator"] == 1

@@ -21,6 +21,12 @@ def test_normalize_splits_cjk_and_formulas():
     assert normalize("") == "" and normalize(None) == ""
 
 
+def test_normalize_folds_each_number_to_one_token():
+    # Numbers with separators are one token; letters beside digits stay their own tokens.
+    out = normalize("a1.5b costs 1,000.25 or ٣٤ x2 \\alpha3")
+    assert out.split() == ["a", "0", "b", "costs", "0", "or", "0", "x", "0", "\\alpha", "0"]
+
+
 def test_shipped_model_is_small_and_quantized():
     assert DEFAULT_MODEL.is_file()
     assert DEFAULT_MODEL.suffix == ".ftz"

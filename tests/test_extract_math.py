@@ -217,3 +217,30 @@ def test_generator_rules_apply_only_to_their_generator(generator):
     """On other pages a span class, an italic word or a centred paragraph is not a formula."""
     text = extract_html(_gen_page(generator, GAP_BODY + HEVEA_BODY)).text
     assert "$" not in text
+
+
+def test_raw_hints_skip_only_passes_the_page_cannot_need():
+    """The substring prechecks give the same rewrite as running every XPath pass."""
+    from curation.extract.html import parse_html
+    from curation.extract.math_dom import RawHints, normalize_math
+
+    pages = [
+        '<p>Inline <span class="katex"><annotation encoding="application/x-tex">a^2</annotation></span></p>',
+        "<p>MathML <m:math><m:mi>x</m:mi></m:math> and <MATH><mi>y</mi></MATH></p>",
+        "<p>Escaped &#92;(x + 1&#92;) and &#x5C;[y&#x5c;]</p>",
+        "<p>Plain \\(z\\)</p>",
+        '<p>Wiki <span class="mwe-math-element"><img alt="\\sigma" src="x.svg"></span></p>',
+        "<p>No math here, only prose.</p>",
+    ]
+    for html in pages:
+        fast, full = parse_html(html), parse_html(html)
+        assert normalize_math(fast, RawHints.of(html)) == normalize_math(full, RawHints())
+        assert etree_text(fast) == etree_text(full)
+    assert RawHints.of(pages[-1]) == RawHints(classed=False, mathml=False, delimiters=False)
+    assert RawHints.of(pages[2]).delimiters and not RawHints.of(pages[2]).mathml
+
+
+def etree_text(tree) -> str:
+    from lxml import etree
+
+    return etree.tostring(tree, encoding="unicode", method="html")

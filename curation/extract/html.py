@@ -20,7 +20,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from curation.extract.layout import flatten_layout_tables
-from curation.extract.math_dom import normalize_math, replace_element
+from curation.extract.math_dom import RawHints, normalize_math, replace_element
 from curation.extract.settings import ExtractSettings
 
 _MATH_SPAN = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.S)
@@ -142,7 +142,7 @@ def extract_html(html: str, url: str | None = None, settings: ExtractSettings | 
         tree = parse_html(html)
         if tree is None:
             return ExtractResult("", {"extractor": "none"})
-        counts = normalize_math(tree)
+        counts = normalize_math(tree, RawHints.of(html))
         layout_tables = flatten_layout_tables(tree)
         _keep_math_asides(tree)
         _drop_heading_slug_ids(tree)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 
 from lxml import etree
 
@@ -108,12 +109,41 @@ def _remove(el: etree._Element) -> None:
     replace_element(el, "")
 
 
-def normalize_math(root: etree._Element) -> Counter:
+# A backslash in the text can only come from a backslash or a character reference in the source.
+_BACKSLASH_REF = re.compile(r"&#(?:0*92|x0*5c)(?![0-9a-f])|&bsol", re.I)
+
+
+@dataclass(frozen=True)
+class RawHints:
+    """Which of normalize_math's XPath passes the raw page can need, from substring tests.
+
+    Each pass is an XPath over every element (about 1 ms on a 40 kB page), and most pages give it
+    nothing to find: an element named ``math`` needs ``<math`` or ``:math`` in the source, a
+    KaTeX or MediaWiki class needs its name there, and a ``\\(`` in the text needs a backslash or
+    its character reference. ``RawHints()`` runs every pass.
+    """
+
+    classed: bool = True
+    mathml: bool = True
+    delimiters: bool = True
+
+    @classmethod
+    def of(cls, html: str) -> RawHints:
+        low = html.lower()
+        return cls(
+            classed="katex" in low or "mwe-math-element" in low,
+            mathml="<math" in low or ":math" in low,
+            delimiters="\\" in html or _BACKSLASH_REF.search(html) is not None,
+        )
+
+
+def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counter:
     """Rewrite all math under ``root`` to LaTeX text in place; return counts per kind."""
     counts: Counter = Counter()
     # One XPath pass (in C) finds the KaTeX and MediaWiki candidates: a Python loop over every
     # element of a 100 kB page cost more than the rest of the extraction.
-    classed = root.xpath(".//*[contains(@class, 'katex') or contains(@class, 'mwe-math-element')]")
+    classed = (root.xpath(".//*[contains(@class, 'katex') or contains(@class, 'mwe-math-element')]")
+               if hints.classed else [])
 
     # KaTeX: the annotation holds the source; .katex-html is a second, visual copy.
     for el in _with_class(classed, "katex"):
@@ -178,7 +208,7 @@ def normalize_math(root: etree._Element) -> Counter:
         counts["mathml"] += 1
 
     # MathML <math>: annotation, then alttext, then converted presentation markup.
-    for el in root.xpath(_MATH_XPATH):
+    for el in root.xpath(_MATH_XPATH) if hints.mathml else ():
         if not isinstance(el.tag, str) or el.getparent() is None:
             continue
         if el.tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1].lower() != "math":
@@ -217,7 +247,8 @@ def normalize_math(root: etree._Element) -> Counter:
             el.tag = "p"
 
     # \(..\) and \[..\] already in the text; <sub>/<sup> as _{}/^{} outside code.
-    _rewrite_text_delimiters(root, counts)
+    if hints.delimiters:
+        _rewrite_text_delimiters(root, counts)
     _rewrite_sub_sup(root, counts)
     # After sub/sup, so that their formulas keep x^{2}.
     generator = _generator(root)

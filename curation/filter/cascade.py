@@ -68,14 +68,31 @@ class GateDecision:
     fast_text: str = ""
 
 
+# Each ``in`` scan of a page costs about the same, so literals that share a root are tested only
+# when their root occurs: most pages lack "math", "latex" and "katex", which saves 10 of the 29
+# scans (the outcome is the same, since a literal can only occur where its root does).
+_ROOTS = ("math", "latex", "katex")
+_LITERALS = sorted({lit for lits in (*_PRECHECK.values(), *_SITE_CUES.values()) for lit in lits})
+_ROOT_OF = {lit: next((r for r in _ROOTS if r in lit), lit) for lit in _LITERALS}
+_UNGUARDED = tuple(lit for lit in _LITERALS if _ROOT_OF[lit] == lit and lit not in _ROOTS)
+
+
+def _literals_present(low: str) -> set[str]:
+    present = {lit for lit in _UNGUARDED if lit in low}
+    for root in _ROOTS:
+        if root in low:
+            present.update(lit for lit in _LITERALS if _ROOT_OF[lit] == root and (lit == root or lit in low))
+    return present
+
+
 def markup_cues(html: str, scan_bytes: int) -> dict[str, int]:
     head = html[:scan_bytes]
-    low = head.lower()
+    present = _literals_present(head.lower())
     cues = {
-        name: len(rx.findall(head)) if any(lit in low for lit in _PRECHECK[name]) else 0
+        name: len(rx.findall(head)) if any(lit in present for lit in _PRECHECK[name]) else 0
         for name, rx in _CONTENT_CUES.items()
     }
-    cues.update({name: int(any(lit in low for lit in lits)) for name, lits in _SITE_CUES.items()})
+    cues.update({name: int(any(lit in present for lit in lits)) for name, lits in _SITE_CUES.items()})
     return cues
 
 
