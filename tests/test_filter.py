@@ -320,3 +320,20 @@ def test_ngram_identity_is_the_word_sequence():
     ws = ["ab", "c", "d", "e", "f", "a", "bc", "d", "e", "f"]
     assert _datatrove_ngram_signals(ws)[3] > 0  # datatrove's 5-gram duplicate count
     assert _our_ngram_signals(ws)[3] == 0
+
+
+def test_word_count_skips_symbol_only_words_as_gopher_does():
+    """n_words counts the words (CJK characters one by one) holding a letter or digit."""
+    import random
+
+    from curation.filter.quality import quality_signals, words
+
+    rng = random.Random(7)
+    alphabet = " \n_!?・゛ー中文a1²½…—-$\\{}()ⅣⅫ٣\u3000\u00a0"
+    texts = ["x = 1 + 2 ; -- ... a_b _ __ 中文、。・ー", "・ ー !! 。"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30))) for _ in range(3000)]
+    settings = FilterSettings()
+    for text in texts:
+        expected = sum(1 for w in words(text) if any(c.isalnum() for c in w))
+        assert quality_signals(text, "web", settings)["n_words"] == expected, text
+    assert quality_signals(texts[0], "web", settings)["n_words"] == 7  # x 1 2 a_b 中 文 ー

@@ -16,7 +16,12 @@ from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
 from curation.filter.repetition import NgramIndex, dup_ngram_chars, top_ngram_chars
 from curation.filter.settings import FilterSettings
 
-_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff]|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff]+")
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff"
+_WORD = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")
+# A word of _WORD without a letter or digit ([^\W_] is str.isalnum): a run of symbols that
+# whitespace, a CJK character (a word of its own) or the text's ends delimit. Counted by one
+# regex, since a per-word Python test was a third of the filter stage's time.
+_SYMBOL_WORD = re.compile(rf"(?<![^\s{_CJK}])(?:[^\w\s{_CJK}]|_)++(?![^\s{_CJK}])|(?!\w)[{_CJK}]")
 _PARAS = re.compile(r"\n{2,}")
 _LINES = re.compile(r"\n+")
 
@@ -31,7 +36,7 @@ def quality_signals(text: str, source: str, settings: FilterSettings) -> dict[st
     ws = words(text)
     lines = text.splitlines() or [""]
     # Gopher counts only words that are not pure punctuation ("non-symbol words").
-    n_words = sum(1 for w in ws if any(c.isalnum() for c in w))
+    n_words = len(ws) - len(_SYMBOL_WORD.findall(text))
     sig: dict[str, Any] = {"n_chars": len(text), "n_words": n_words, "n_lines": len(lines)}
     if not text.strip():
         return sig
