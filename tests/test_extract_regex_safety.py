@@ -1,5 +1,6 @@
-"""Every regex in curation/extract and curation/readers that ran in O(n^2) on hostile text, on that
-text: each must finish in well under a second (the old patterns needed minutes; issue 9).
+"""Every regex in curation/extract, curation/readers and curation/filter that ran in O(n^2) on
+hostile text, on that text: each must finish in well under a second (the old patterns needed
+minutes; issue 9).
 
 The inputs are the worst cases of the old patterns: many openers without a closer (``\\(``,
 ``\\[``, ``\\begin{comment}``, ``\\input{``) and long runs of blank lines for ``^\\s*import``.
@@ -66,3 +67,25 @@ def test_python_rule_still_sees_indented_imports():
 def test_fragment_with_many_openers_finishes_and_keeps_text():
     result, took = _timed(extract_fragment, "<p>" + "\\(" * N + " tail words</p>")
     assert took < LIMIT_S and "tail words" in result.text
+
+
+@pytest.mark.parametrize("text", ["\\(" * 10_000, "\\[" * 10_000, "$$" * 10_000, "$a" * 10_000,
+                                  "x = " * 5_000, "! " * 10_000])
+def test_classifier_text_features_are_linear(text):
+    """The gate scores every web page: normalisation and the head's counts read 20,000 characters,
+    where an unbounded span pattern took a second per page of unclosed ``\\(``."""
+    from curation.filter.math_features import count_features
+    from curation.filter.normalize import normalize
+
+    _, took = _timed(normalize, text)
+    _, took_features = _timed(count_features, text)
+    assert took < 0.25 and took_features < 0.25
+
+
+def test_quality_signals_are_linear_on_symbol_runs():
+    from curation.filter.quality import quality_signals
+    from curation.filter.settings import FilterSettings
+
+    for text in ("!" * (1 << 20), "!a " * (1 << 18), "$$" * (1 << 18)):
+        _, took = _timed(quality_signals, text, "web", FilterSettings())
+        assert took < LIMIT_S
