@@ -28,9 +28,17 @@ two when Δ &gt; 0, one when Δ = 0 and none when Δ &lt; 0.</p>
 
 def test_content_cue_passes_but_site_wide_mathjax_alone_does_not():
     gate = CascadeGate()
-    math = gate.decide(MATHJAX_PAGE)
+    three = MATHJAX_PAGE.replace("</p>", " With \\(h > 0\\) and \\(K \\ge 0\\).</p>")
+    math = gate.decide(three)
     assert math.passed and math.signals["passed_by"] == "markup"
-    assert math.signals["cues"]["tex_inline"] == 1
+    assert math.signals["cues"]["tex_inline"] == 3
+    # One TeX span stays in the cheap text: the classifier decides, with the words around it.
+    one = gate.decide(MATHJAX_PAGE)
+    assert one.signals["cues"]["tex_inline"] == 1 and one.signals["passed_by"] == "score"
+    assert "\\hat f(x)" in one.fast_text
+    # A formula the cheap text cannot see (MathML) passes on its own.
+    mathml = gate.decide("<html><body><p>Prose about servers.</p><math><mi>x</mi></math></body></html>")
+    assert mathml.passed and mathml.signals["passed_by"] == "markup"
     prose = gate.decide(PROSE_PAGE)
     assert prose.signals["cues"]["mathjax_script"] == 1 and prose.signals["content_cues"] == 0
     assert not prose.passed and prose.signals["fast_score"] < gate.cfg.gate_threshold

@@ -9,7 +9,8 @@ per second per core. The gate looks at
    but does not pass a page: documentation sites load it on every page;
 2. a cheap extraction (resiliparse's text of the whole page) scored by the math classifier.
 
-A page passes on a content cue (``pass_on_markup``) or when its cheap score reaches
+A page passes on its markup (``pass_on_markup``): any cue whose math the cheap text cannot see,
+or at least ``min_text_formulas`` TeX spans; otherwise when its cheap score reaches
 ``gate_threshold``. bench/bench_cascade.py measures the gate's recall against the full path.
 """
 
@@ -55,6 +56,9 @@ _PRECHECK: dict[str, tuple[str, ...]] = {
     "tex_img_class": ("latex", "ql-img", "tex-image", '"tex"', '"tex ', ' tex"'),
     "tex_generator": ("hevea", "latex2html", "tex4ht", "gapdoc"),
 }
+# Cues whose formulas stay in resiliparse's text (TeX delimiters, Sphinx math elements), so
+# the gate's classifier sees them; every other content cue hides its math from the cheap text.
+_TEXT_CUES = ("tex_inline", "tex_display", "math_class")
 _SITE_CUES: dict[str, tuple[str, ...]] = {
     "mathjax_script": ("mathjax",),
     "katex_script": ("katex.js", "katex.min.js"),
@@ -123,7 +127,9 @@ class CascadeGate:
             return GateDecision(True, {"gate": "disabled"}, "")
         cues = markup_cues(html or "", self.cfg.scan_bytes)
         content_cues = sum(cues[name] for name in _CONTENT_CUES)
-        by_markup = self.cfg.pass_on_markup and content_cues > 0
+        in_text = sum(cues[name] for name in _TEXT_CUES)
+        by_markup = self.cfg.pass_on_markup and (
+            content_cues > in_text or in_text >= self.cfg.min_text_formulas)
         # A page that passes on markup needs neither cheap text nor score (it is never wrong to
         # pass a page; the full path extracts and scores it again).
         text = ""
