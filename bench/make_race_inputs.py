@@ -18,6 +18,9 @@ Writes under --out:
                 python-django-doc, git-doc; none is in the dev corpus or the classifier's seeds),
                 as WARC responses under their sites' URLs, then dev math pages drawn seeded to
                 make ~5%; spread over 8 files
+    <name>_x<k>/ (with --replicate name:k, or when race_datatrove.py is asked to race it) every
+                page of <name> k times under replica URLs and ids, in 8 files: the 5%-math mix
+                at a size where our fixed Spark costs (start-up, per-stage jobs) stop dominating
     inputs.json what each folder holds (pages, math pages, bytes)
 
 The Debian packages are not shipped: ``fetch_debian_docs`` runs ``apt-get download`` and
@@ -214,12 +217,38 @@ def build_large_mix(corpus: Path, out: Path, docs: Path) -> dict:
     return info
 
 
+def build_replicated(out: Path, name: str, factor: int, files: int = 8) -> dict:
+    """``<name>_x<factor>``: every response of ``out/name`` ``factor`` times, under replica URLs
+    and record ids (bench/race_datatrove.py races it to show per-page rates once fixed costs are
+    small). Both pipelines process every copy in full; only dedup sees them as duplicates."""
+    src = out / name
+    folder = out / f"{name}_x{factor}"
+    info_path = out / "inputs.json"
+    all_info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    handles, writers = _writers(folder, files)
+    n = 0
+    for rid, url, http, body, wh in iter_responses(sorted(src.glob("*.warc.gz"))):
+        for k in range(factor):
+            write_record(writers[n % files], replica_url(url, k), replica_id(rid, k), http, body, wh)
+            n += 1
+    for h in handles:
+        h.close()
+    base = all_info.get(name, {})
+    info = {"pages": n, "math_pages": base.get("math_pages", 0) * factor,
+            "bytes": sum(p.stat().st_size for p in folder.glob("*.warc.gz"))}
+    all_info[folder.name] = info
+    info_path.write_text(json.dumps(all_info, indent=2))
+    return info
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", default=str(REPO.parent / "shared" / "corpus"))
     ap.add_argument("--out", default="/tmp/race_inputs")
     ap.add_argument("--debian-docs", default=None, metavar="DIR",
                     help="also build mix5_large, fetching the Debian doc packages into DIR if needed")
+    ap.add_argument("--replicate", action="append", default=[], metavar="NAME:K",
+                    help="also build NAME_xK: folder NAME's pages K times (e.g. mix5:8)")
     args = ap.parse_args(argv)
     corpus = Path(args.corpus)
     if not (corpus / "web").is_dir():
@@ -230,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
         docs = Path(args.debian_docs)
         if fetch_debian_docs(docs):
             info["mix5_large"] = build_large_mix(corpus, Path(args.out), docs)
+    for spec in args.replicate:
+        name, _, k = spec.partition(":")
+        info[f"{name}_x{k}"] = build_replicated(Path(args.out), name, int(k))
     for name, d in info.items():
         print(f"{name:<8} {d['pages']:>6} pages, {d['math_pages']:>5} math "
               f"({100 * d['math_pages'] / max(d['pages'], 1):.1f}%), {d['bytes'] / 1e6:.1f} MB")

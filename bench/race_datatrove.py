@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -288,6 +289,11 @@ def math_formulas(corpus: Path, cache: Path) -> dict[str, list]:
     return found
 
 
+def original_url(url: str) -> str:
+    """The dev page a replica URL (make_race_inputs.replica_url) was copied from."""
+    return re.sub(r"[?&]replica=\d+$", "", url)
+
+
 def input_urls(input_dir: Path) -> list[str]:
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
@@ -333,7 +339,9 @@ def race_one(name: str, input_dir: Path, work: Path, cores: int, formulas: dict)
     rows = []
     for who, r, texts in (("ours", ours, ours_texts(ours["output"])),
                           ("datatrove", dt, datatrove_texts(dt["output"]))):
-        ret = retention(formulas, urls, texts)
+        # A replicated input (<name>_x<k>) is scored per original page: any copy counts.
+        ret = retention(formulas, list(dict.fromkeys(map(original_url, urls))),
+                        {original_url(u): t for u, t in texts.items()})
         rows.append({"who": who, "docs": n, "out": len(texts), "wall": r["wall"], "cpu": r["cpu"],
                      "dps_core": n / r["wall"] / cores, "cpu_ms_doc": 1000 * r["cpu"] / n, **ret,
                      "stages": r["stages"]})
@@ -409,6 +417,13 @@ def main(argv: list[str] | None = None) -> int:
             build_large_mix(corpus, inputs, inputs / "debian_docs")
         else:
             print("mix5_large: the Debian packages could not be fetched; that race is skipped")
+    for name in args.races.split(","):
+        base, sep, k = name.rpartition("_x")
+        if sep and k.isdigit() and (inputs / base).is_dir() and not (inputs / name).is_dir():
+            from make_race_inputs import build_replicated
+
+            print(f"building {name} ({base} {k} times) ...", flush=True)
+            build_replicated(inputs, base, int(k))
     work.mkdir(parents=True, exist_ok=True)
     formulas = math_formulas(corpus, work / "formulas.json")
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; both pipelines get "
