@@ -46,6 +46,18 @@ def _small_star(edges: DataFrame) -> DataFrame:
     return out.where(F.col("u") != F.col("v")).distinct()
 
 
+def driver_components(edges: DataFrame) -> dict[str, str]:
+    """``edges(src, dst)`` -> node -> component by union-find on the driver, for a caller that
+    already knows the edge set is small (at most ``driver_max_edges``).
+
+    One job collects the edge list; duplicates and either orientation are fine for union-find, so
+    no distinct (a shuffle) or checkpoint precedes it. Self-loops and edges with a null end are
+    dropped, as ``connected_components`` drops them.
+    """
+    rows = edges.where(F.col("src") != F.col("dst")).select("src", "dst").collect()
+    return union_find([(r[0], r[1]) for r in rows])
+
+
 def connected_components(
     edges: DataFrame, work_dir: Path, max_rounds: int = 40, checkpoint_every: int = 1,
     driver_max_edges: int = 0,

@@ -33,6 +33,7 @@ from typing import Any
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from curation import STAGES
 from curation.config import ConfigError, PipelineConfig
@@ -128,6 +129,29 @@ def _reason_key_col(reason):
     )
 
 
+def _funnel_and_counters(frame: DataFrame) -> tuple[dict[str, dict[str, Any]], dict[str, int]]:
+    """The per-source funnel and the summed counters of a stage frame, from one aggregation.
+
+    Document rows have ``_counters`` null and counter rows have every document column null, so
+    one ``groupBy(source, reason_key, _counters)`` separates them: the funnel is read off the
+    groups with a null ``_counters``, and each distinct counters object counts ``count`` times.
+    """
+    rows = (
+        frame.groupBy("source", _reason_key_col(F.col("reason")).alias("reason_key"), "_counters")
+        .count()
+        .collect()
+    )
+    stage_funnel = funnel(
+        (r["source"], r["reason_key"], r["count"]) for r in rows if r["_counters"] is None
+    )
+    counters: dict[str, int] = {}
+    for r in rows:
+        if r["_counters"] is not None:
+            for key, value in json.loads(r["_counters"]).items():
+                counters[key] = counters.get(key, 0) + int(value) * r["count"]
+    return stage_funnel, counters
+
+
 class Runner:
     def __init__(self, spark: SparkSession, cfg: PipelineConfig, transforms: dict[str, Any] | None = None):
         self.spark = spark
@@ -135,6 +159,9 @@ class Runner:
         self.output = Path(cfg.output)
         # Tests may swap a stage's transform; production loads curation.spark.<stage>.transform.
         self._transforms = transforms or {}
+        # Schema of the kept rows each stage wrote in this process. Reading them back with it
+        # skips Parquet schema inference, which is a Spark job of its own (one per read).
+        self._written: dict[str, StructType] = {}
 
     def transform_for(self, stage: str):
         return self._transforms.get(stage) or _load_transform(stage)
@@ -198,11 +225,17 @@ class Runner:
 
     # -- one document stage -------------------------------------------------------------------
 
+    def _read_kept(self, stage: str) -> DataFrame:
+        reader = self.spark.read
+        if stage in self._written:
+            reader = reader.schema(self._written[stage])
+        return reader.parquet(str(self.output / "stages" / stage))
+
     def _input(self, stage: str) -> DataFrame | None:
         up = _upstream(stage)
         if up is None:
             return None
-        return self.spark.read.parquet(str(self.output / "stages" / up))
+        return self._read_kept(up)
 
     def _run_stage(self, stage: str, fingerprint: str, skipped: bool) -> dict[str, Any]:
         started = time.monotonic()
@@ -223,12 +256,14 @@ class Runner:
         else:
             result = self.transform_for(stage)(self.spark, df, ctx)
 
-        # Persisted because the frame is read three times (kept rows, rejects, funnel counts) and
+        # Persisted because the frame is read three times (kept rows, rejects, one aggregate) and
         # recomputing it would re-run extraction or model inference. DISK_ONLY: corpus-sized.
         frame = result.frame if result.frame.is_cached else result.frame.persist(StorageLevel.DISK_ONLY)
         docs = frame.where(F.col("_counters").isNull())
         kept = docs.where(F.col("reason").isNull()).select(*DOC_COLUMNS)
+        self._written.pop(stage, None)
         kept.write.mode("overwrite").parquet(str(stage_dir))
+        self._written[stage] = kept.schema
         log.info("stage %s: kept rows written (%.1f s)", stage, time.monotonic() - started)
         rejected = docs.where(F.col("reason").isNotNull()).select(
             *DOC_COLUMNS, F.lit(stage).alias("stage"), "reason"
@@ -236,21 +271,12 @@ class Runner:
         rejected.write.mode("overwrite").parquet(str(self.output / "rejects" / stage))
         log.info("stage %s: rejects written (%.1f s)", stage, time.monotonic() - started)
 
-        counts = (
-            docs.groupBy("source", _reason_key_col(F.col("reason")).alias("reason_key"))
-            .count()
-            .collect()
-        )
-        stage_funnel = funnel((r["source"], r["reason_key"], r["count"]) for r in counts)
-        counters: dict[str, int] = {}
-        for row in frame.where(F.col("_counters").isNotNull()).select("_counters").collect():
-            for key, value in json.loads(row["_counters"]).items():
-                counters[key] = counters.get(key, 0) + int(value)
+        stage_funnel, counters = _funnel_and_counters(frame)
         extra = dict(result.extra_stats)
         if counters:
             extra["counters"] = dict(sorted(counters.items()))
         if result.finalize is not None:
-            extra.update(result.finalize(self.spark.read.parquet(str(stage_dir))) or {})
+            extra.update(result.finalize(self._read_kept(stage)) or {})
         frame.unpersist()
 
         elapsed = time.monotonic() - started
