@@ -27,7 +27,9 @@ Inputs come from bench/make_race_inputs.py (built on first use): dev (the dev cr
 mix5 (~5% math pages, as on a real crawl, 1,989 pages: the dev crawl's non-math pages) and
 mix5_large (the same share over ~4,200 pages: mix5 plus three non-math Debian documentation
 packages, fetched once with apt-get; skipped when apt cannot reach the Debian archive). On small inputs
-Spark's fixed start-up and per-job costs weigh on our side; the large mix shows the per-page rates.
+Spark's fixed start-up and per-job costs weigh on our side; ``--races ...,mix5_x8`` adds mix5 repeated
+8 times (15,912 pages, built on first use by make_race_inputs.build_replicated), where they weigh
+less and the per-page rates show.
 """
 
 from __future__ import annotations
