@@ -11,7 +11,7 @@ from curation.dedup import synthetic as syn
 from curation.dedup.local import near_duplicates
 from curation.dedup.settings import DedupSettings
 from curation.schema import DOC_SCHEMA, docs_to_batch
-from curation.spark.connected_components import connected_components
+from curation.spark.connected_components import connected_components, driver_components
 from curation.spark.stage_api import FRAME_SCHEMA, StageContext
 
 FORUM_POST = " ".join(syn.seeded_texts(1, seed=99, words=(220, 220)))
@@ -102,22 +102,25 @@ def test_near_duplicates_agree_with_in_process_algorithm_and_recall(result) -> N
     assert sum((int(k) - 1) * v for k, v in st["cluster_sizes"].items()) == n_near
 
 
-@pytest.mark.parametrize("driver_max_edges", [0, 1000])
-def test_connected_components_large_small_star(spark, tmp_path: Path, driver_max_edges: int) -> None:
+@pytest.mark.parametrize("on_driver", [False, True])
+def test_connected_components_large_small_star(spark, tmp_path: Path, on_driver: bool) -> None:
     # A chain written from the far end, a star, a pair, and a cycle: ids are compared as strings.
-    # 0: the distributed large-star/small-star rounds; 1000: union-find on the driver.
+    # The distributed large-star/small-star rounds, and union-find on the driver.
     chain = [("e", "d"), ("d", "c"), ("c", "b"), ("b", "a")]
     star = [("s1", "s0"), ("s2", "s0"), ("s0", "s3")]
     cycle = [("x1", "x2"), ("x2", "x3"), ("x3", "x1")]
     edges = spark.createDataFrame(
         chain + star + [("p2", "p1")] + cycle, "src string, dst string"
     ).repartition(2)
-    comps, rounds = connected_components(edges, tmp_path, driver_max_edges=driver_max_edges)
-    got = {r["id"]: r["component"] for r in comps.collect()}
+    if on_driver:
+        got = driver_components(edges)
+    else:
+        comps, rounds = connected_components(edges, tmp_path)
+        got = {r["id"]: r["component"] for r in comps.collect()}
+        assert 1 <= rounds <= 10
     expected = {**{n: "a" for n in "abcde"}, **{f"s{i}": "s0" for i in range(4)}, "p1": "p1", "p2": "p1"}
     expected.update({f"x{i}": "x1" for i in (1, 2, 3)})
     assert got == expected
-    assert (1 <= rounds <= 10) if driver_max_edges == 0 else rounds == 0
 
 
 def test_driver_and_distributed_components_agree_on_a_random_graph(spark, tmp_path: Path) -> None:
@@ -129,9 +132,7 @@ def test_driver_and_distributed_components_agree_on_a_random_graph(spark, tmp_pa
     ids = [f"{i:04x}" for i in range(600)]
     edges = [(rng.choice(ids), rng.choice(ids)) for _ in range(450)]
     df = spark.createDataFrame(edges, "src string, dst string")
-    dist, _ = connected_components(df, tmp_path / "dist", driver_max_edges=0)
-    local, rounds = connected_components(df, tmp_path / "local", driver_max_edges=10_000)
-    assert rounds == 0
-    to_map = lambda c: {r["id"]: r["component"] for r in c.collect()}  # noqa: E731
-    assert to_map(dist) == to_map(local)
-    assert len(set(to_map(local).values())) > 10
+    dist, _ = connected_components(df, tmp_path / "dist")
+    local = driver_components(df)
+    assert {r["id"]: r["component"] for r in dist.collect()} == local
+    assert len(set(local.values())) > 10

@@ -7,9 +7,10 @@ steps on RDDs. We stay with DataFrames (no GraphFrames: its JVM package cannot b
 and checkpoint the edge set to Parquet so that the lineage does not grow with the rounds.
 
 Each round is a few shuffles, so a graph of a few thousand edges costs tens of seconds of job
-overhead. Graphs up to ``driver_max_edges`` edges (default 2M, ~200 MB on the driver) are solved
-on the driver with union-find instead, which gives the same components (tested against the
-distributed path); a Common Crawl snapshot's edge set is far above that and stays distributed.
+overhead. The dedup stage solves graphs up to ``dedup.driver_cc_max_edges`` edges (default 2M,
+~200 MB on the driver) with ``driver_components`` / ``union_find`` instead, which give the same
+components (tested against the rounds); a Common Crawl snapshot's edge set is far above that and
+stays distributed.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def _small_star(edges: DataFrame) -> DataFrame:
 
 def driver_components(edges: DataFrame) -> dict[str, str]:
     """``edges(src, dst)`` -> node -> component by union-find on the driver, for a caller that
-    already knows the edge set is small (at most ``driver_max_edges``).
+    already knows the edge set is small (at most ``dedup.driver_cc_max_edges``).
 
     One job collects the edge list; duplicates and either orientation are fine for union-find, so
     no distinct (a shuffle) or checkpoint precedes it. Self-loops and edges with a null end are
@@ -59,15 +60,14 @@ def driver_components(edges: DataFrame) -> dict[str, str]:
 
 
 def connected_components(
-    edges: DataFrame, work_dir: Path, max_rounds: int = 40, checkpoint_every: int = 1,
-    driver_max_edges: int = 0,
+    edges: DataFrame, work_dir: Path, max_rounds: int = 40, checkpoint_every: int = 1
 ) -> tuple[DataFrame, int]:
     """``edges(src, dst)`` -> ``(id, component)`` for every node on an edge, component = smallest id.
 
     The edge set is checkpointed to ``work_dir/round_<n>`` as Parquet every ``checkpoint_every``
     rounds: one job that cuts the lineage (which doubles every round) and leaves each round on
     disk. ``Dataset.checkpoint()`` would compute a round twice unless it was also persisted.
-    Returns the frame and the number of rounds (0 when solved on the driver).
+    Returns the frame and the number of rounds.
     """
     spark = edges.sparkSession
     e = (
@@ -76,11 +76,6 @@ def connected_components(
         .distinct()
     )
     e = _checkpoint(e, work_dir / "round_0", spark)
-    if driver_max_edges and e.count() <= driver_max_edges:
-        pairs = union_find([(r["u"], r["v"]) for r in e.toLocalIterator()])
-        log.info("connected components: %d nodes solved on the driver (union-find)", len(pairs))
-        # Local rows, no lineage to cut: the caller materialises the components once.
-        return spark.createDataFrame(sorted(pairs.items()), "id string, component string"), 0
     for rnd in range(1, max_rounds + 1):
         nxt = _small_star(_large_star(e))
         if rnd % checkpoint_every == 0:

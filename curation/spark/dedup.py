@@ -243,7 +243,7 @@ def transform(spark: SparkSession, df: DataFrame, ctx: StageContext) -> Transfor
                 sizes = sorted(Counter(Counter(pairs.values()).values()).items())
             else:
                 comps, rounds = connected_components(edges, base / "04_cc", s.max_cc_rounds,
-                                                     s.checkpoint_every, driver_max_edges=0)
+                                                     s.checkpoint_every)
                 sizes = None
             comps = _materialize(comps, base / "05_components")
             stats["cc_rounds"] = rounds
