@@ -128,17 +128,9 @@ def build(corpus: Path, out: Path) -> dict:
     # Replicas: copy k of every response of the first WARC, spread over 4 files.
     for factor in (1, 2, 4):
         folder = out / f"scale_x{factor}"
-        handles, writers = _writers(folder, SCALE_FILES)
-        n = m = 0
-        for rid, url, http, body, wh in iter_responses(warcs[:1]):
-            is_math = labels.get(rid, {}).get("label") == "math"
-            for k in range(factor):
-                write_record(writers[n % SCALE_FILES], replica_url(url, k), replica_id(rid, k), http, body, wh)
-                n += 1
-                m += is_math
-        for h in handles:
-            h.close()
-        info[f"scale_x{factor}"] = {"pages": n, "math_pages": m,
+        ids = write_replicas(warcs[:1], folder, factor, SCALE_FILES)
+        info[f"scale_x{factor}"] = {"pages": len(ids),
+                                    "math_pages": sum(labels.get(r, {}).get("label") == "math" for r in ids),
                                     "bytes": sum(p.stat().st_size for p in folder.glob("*.warc.gz"))}
     (out / "inputs.json").write_text(json.dumps(info, indent=2))
     return info
@@ -217,6 +209,20 @@ def build_large_mix(corpus: Path, out: Path, docs: Path) -> dict:
     return info
 
 
+def write_replicas(warcs: list[Path], folder: Path, factor: int, files: int) -> list[str]:
+    """Every response of ``warcs`` ``factor`` times into ``folder`` (round-robin over ``files``
+    WARCs; copy k > 0 under replica URL and id); the source record id of each page written."""
+    handles, writers = _writers(folder, files)
+    written: list[str] = []
+    for rid, url, http, body, wh in iter_responses(warcs):
+        for k in range(factor):
+            write_record(writers[len(written) % files], replica_url(url, k), replica_id(rid, k), http, body, wh)
+            written.append(rid)
+    for h in handles:
+        h.close()
+    return written
+
+
 def build_replicated(out: Path, name: str, factor: int, files: int = 8) -> dict:
     """``<name>_x<factor>``: every response of ``out/name`` ``factor`` times, under replica URLs
     and record ids (bench/race_datatrove.py races it to show per-page rates once fixed costs are
@@ -225,14 +231,7 @@ def build_replicated(out: Path, name: str, factor: int, files: int = 8) -> dict:
     folder = out / f"{name}_x{factor}"
     info_path = out / "inputs.json"
     all_info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-    handles, writers = _writers(folder, files)
-    n = 0
-    for rid, url, http, body, wh in iter_responses(sorted(src.glob("*.warc.gz"))):
-        for k in range(factor):
-            write_record(writers[n % files], replica_url(url, k), replica_id(rid, k), http, body, wh)
-            n += 1
-    for h in handles:
-        h.close()
+    n = len(write_replicas(sorted(src.glob("*.warc.gz")), folder, factor, files))
     base = all_info.get(name, {})
     info = {"pages": n, "math_pages": base.get("math_pages", 0) * factor,
             "bytes": sum(p.stat().st_size for p in folder.glob("*.warc.gz"))}
