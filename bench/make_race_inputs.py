@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 import uuid
 from io import BytesIO
@@ -81,6 +82,11 @@ def write_record(writer: WARCWriter, url: str, record_id: str, http_headers, bod
 
 def replica_url(url: str, k: int) -> str:
     return url if k == 0 else f"{url}{'&' if '?' in url else '?'}replica={k}"
+
+
+def original_url(url: str) -> str:
+    """The page a replica URL (``replica_url``) was copied from."""
+    return re.sub(r"[?&]replica=\d+$", "", url)
 
 
 def replica_id(record_id: str, k: int) -> str:

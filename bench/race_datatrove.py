@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
 import shutil
 import subprocess
@@ -291,11 +290,6 @@ def math_formulas(corpus: Path, cache: Path) -> dict[str, list]:
     return found
 
 
-def original_url(url: str) -> str:
-    """The dev page a replica URL (make_race_inputs.replica_url) was copied from."""
-    return re.sub(r"[?&]replica=\d+$", "", url)
-
-
 def input_urls(input_dir: Path) -> list[str]:
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
@@ -333,6 +327,8 @@ def retention(formulas: dict[str, list], urls: list[str], texts: dict[str, str])
 # -- the report --------------------------------------------------------------------------------
 
 def race_one(name: str, input_dir: Path, work: Path, cores: int, formulas: dict) -> dict:
+    from make_race_inputs import original_url
+
     urls = input_urls(input_dir)
     n = len(urls)
     print(f"\n== {name}: {input_dir} ({n} pages) ==", flush=True)
