@@ -41,7 +41,7 @@ from classifiers.fasttext_model import (
     train,
 )
 from classifiers.metrics import format_report, prf, roc_auc
-from curation.filter.math_features import FEATURE_NAMES, count_features, logit
+from curation.filter.math_features import FEATURE_NAMES, count_matrix, with_logit
 from curation.filter.math_head import MathHead, fit_head, with_cjk_fallback
 from curation.filter.normalize import normalize
 
@@ -131,21 +131,6 @@ def fold_scores(examples: list[dict[str, Any]], lines: list[str], nested: bool =
                 fs.pair[(a, b)] = out
             print(f"  pair folds -{a} done", flush=True)
     return fs
-
-
-def count_matrix(examples: list[dict[str, Any]]) -> np.ndarray:
-    """The head's features except ``ft_logit`` (column 0, filled per fold)."""
-    x = np.zeros((len(examples), len(FEATURE_NAMES)))
-    for i, e in enumerate(examples):
-        feats = count_features(e["text"])
-        x[i, 1:] = [feats[name] for name in FEATURE_NAMES[1:]]
-    return x
-
-
-def with_logit(counts: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    x = counts.copy()
-    x[:, 0] = [logit(float(p)) for p in probs]
-    return x
 
 
 def head_weights(y: np.ndarray, sources: np.ndarray) -> np.ndarray:
@@ -297,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     y_all = np.array([e["label"] == "math" for e in examples])
     sources = np.array([e["source"] for e in examples])
     web = sources == "web"
-    counts = count_matrix(examples)
+    counts = count_matrix([e["text"] for e in examples])
     head_all, heads = nested_head_scores(fs, counts, y_all, sources)
 
     idx = np.flatnonzero(web)

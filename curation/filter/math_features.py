@@ -64,6 +64,7 @@ _REL = re.compile(r"[=<>≤≥≠](?:(?<=[\w)\]}][=<>≤≥≠])|(?<=[\w)\]}] [=
 _FRAGMENT = re.compile(r"\^(?<=[\w)]\^)[-\w({]|\*(?<=[\w)]\*)\*?\s?[\w(]|_(?<=(?<!\w)[a-zA-Z]_)(?:\{|\w(?!\w))")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
+# ft_logit comes first: count_matrix leaves column 0 for it.
 FEATURE_NAMES: tuple[str, ...] = (
     "ft_logit", "formulas", "formulas_ge3", "plain_ops", "uni_math", "cjk_share", "log_chars",
 )
@@ -137,11 +138,23 @@ def count_features(text: str | None, max_chars: int = MAX_CHARS) -> dict[str, fl
     }
 
 
+def count_matrix(texts: list[str | None], max_chars: int = MAX_CHARS) -> np.ndarray:
+    """Rows in ``FEATURE_NAMES`` order with the counts; column 0 (``ft_logit``) is left 0, so that
+    the evaluation computes the counts once and fills in each fold's fastText score."""
+    out = np.zeros((len(texts), len(FEATURE_NAMES)), dtype=np.float64)
+    for i, text in enumerate(texts):
+        feats = count_features(text, max_chars)
+        out[i, 1:] = [feats[name] for name in FEATURE_NAMES[1:]]
+    return out
+
+
+def with_logit(counts: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """``counts`` (from ``count_matrix``) with column 0 set to the fastText P(math) as a logit."""
+    x = counts.copy()
+    x[:, 0] = [logit(float(p)) for p in probs]
+    return x
+
+
 def feature_matrix(texts: list[str | None], probs: np.ndarray, max_chars: int = MAX_CHARS) -> np.ndarray:
     """Rows in ``FEATURE_NAMES`` order: the fastText P(math) as a logit, then the counts."""
-    out = np.zeros((len(texts), len(FEATURE_NAMES)), dtype=np.float64)
-    for i, (text, p) in enumerate(zip(texts, probs, strict=True)):
-        feats = count_features(text, max_chars)
-        feats["ft_logit"] = logit(float(p))
-        out[i] = [feats[name] for name in FEATURE_NAMES]
-    return out
+    return with_logit(count_matrix(texts, max_chars), probs)
