@@ -253,3 +253,29 @@ def test_byte_ranges_read_every_record_once(tmp_path, split):
         assert sorted(pieces) == whole, path.name
         assert piece_counts == whole_counts, path.name
         assert len(whole) > 2
+
+
+def test_plan_tasks_cuts_each_file_into_equal_ranges(tmp_path):
+    """Four files of ~1.5 splits each on two cores: eight ranges of nearly equal size, none
+    larger than the split, covering each file exactly once (was: 14.7, 9.8 and 4.9 MB tasks)."""
+    from curation.spark.extract import MIN_SPLIT_BYTES, plan_tasks
+
+    sizes = [3 * MIN_SPLIT_BYTES - 7, 3 * MIN_SPLIT_BYTES + 11, 3 * MIN_SPLIT_BYTES, 3 * MIN_SPLIT_BYTES + 1]
+    files = []
+    for i, size in enumerate(sizes):
+        path = tmp_path / f"part-{i}.warc.gz"
+        path.write_bytes(b"\0" * size)
+        files.append(("web", str(path)))
+    tasks = plan_tasks(files, parallelism=2)
+    split = sum(sizes) // 6
+    lengths = []
+    for (_, path), size in zip(files, sizes, strict=True):
+        ranges = [(a, b if b >= 0 else size) for k, p, a, b in tasks if p == path]
+        assert ranges[0][0] == 0 and ranges[-1][1] == size
+        assert all(b1 == a2 for (_, b1), (a2, _) in __import__("itertools").pairwise(ranges))
+        lengths += [b - a for a, b in ranges]
+    assert len(tasks) == 8
+    assert max(lengths) <= split and max(lengths) - min(lengths) <= 10  # the files differ by 18 B
+    small = tmp_path / "small.warc.gz"
+    small.write_bytes(b"\0" * (MIN_SPLIT_BYTES - 1))
+    assert plan_tasks([("web", str(small))], parallelism=64) == [("web", str(small), 0, -1)]

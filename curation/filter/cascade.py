@@ -81,17 +81,23 @@ _ROOT_OF = {lit: next((r for r in _ROOTS if r in lit), lit) for lit in _LITERALS
 _UNGUARDED = tuple(lit for lit in _LITERALS if _ROOT_OF[lit] == lit and lit not in _ROOTS)
 
 
-def _literals_present(low: str) -> set[str]:
-    present = {lit for lit in _UNGUARDED if lit in low}
+# Every literal is ASCII, so the scans run on the page's UTF-8 bytes lowercased as ASCII: a third
+# of the cost of ``str.lower`` on pages with any character beyond Latin-1 (most of them), and the
+# same literals found (checked on the dev crawl and the 5%-math mix).
+_BYTES = {lit: lit.encode("ascii") for lit in (*_LITERALS, *_ROOTS)}
+
+
+def _literals_present(low: bytes) -> set[str]:
+    present = {lit for lit in _UNGUARDED if _BYTES[lit] in low}
     for root in _ROOTS:
-        if root in low:
-            present.update(lit for lit in _LITERALS if _ROOT_OF[lit] == root and (lit == root or lit in low))
+        if _BYTES[root] in low:
+            present.update(lit for lit in _LITERALS if _ROOT_OF[lit] == root and (lit == root or _BYTES[lit] in low))
     return present
 
 
 def markup_cues(html: str, scan_bytes: int) -> dict[str, int]:
     head = html[:scan_bytes]
-    present = _literals_present(head.lower())
+    present = _literals_present(head.encode("utf-8", "ignore").lower())
     cues = {
         name: len(rx.findall(head)) if any(lit in present for lit in _PRECHECK[name]) else 0
         for name, rx in _CONTENT_CUES.items()

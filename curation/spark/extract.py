@@ -54,9 +54,11 @@ def plan_tasks(files: list[tuple[str, str]], parallelism: int) -> list[tuple[str
         if size <= split:
             tasks.append((kind, path, 0, -1))
             continue
-        starts = list(range(0, size, split))
-        if size - starts[-1] < split // 2 and len(starts) > 1:
-            starts.pop()  # no sliver of a range at the end
+        # Equal ranges of at most the split size: cutting at multiples of the split left a
+        # 1.5-split task beside half-split ones (four 14.7 MB files on two cores ran as tasks of
+        # 14.7, 9.8 and 4.9 MB), and the longest task sets the end of the stage.
+        n = -(-size // split)
+        starts = [i * size // n for i in range(n)]
         ends = [*starts[1:], -1]
         tasks.extend((kind, path, a, b) for a, b in zip(starts, ends, strict=True))
     return tasks
