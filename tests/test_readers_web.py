@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import json
 from collections import Counter
 
@@ -272,7 +273,7 @@ def test_plan_tasks_cuts_each_file_into_equal_ranges(tmp_path):
     for (_, path), size in zip(files, sizes, strict=True):
         ranges = [(a, b if b >= 0 else size) for k, p, a, b in tasks if p == path]
         assert ranges[0][0] == 0 and ranges[-1][1] == size
-        assert all(b1 == a2 for (_, b1), (a2, _) in __import__("itertools").pairwise(ranges))
+        assert all(b1 == a2 for (_, b1), (a2, _) in itertools.pairwise(ranges))
         lengths += [b - a for a, b in ranges]
     assert len(tasks) == 8
     assert max(lengths) <= split and max(lengths) - min(lengths) <= 10  # the files differ by 18 B
