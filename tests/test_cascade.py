@@ -110,6 +110,17 @@ def test_pages_of_latex_to_html_converters_pass_on_markup():
     assert plain.signals["cues"]["tex_generator"] == 0 and not plain.passed
 
 
+def test_formula_images_with_delimited_alt_pass_on_markup():
+    """Doxygen writes each formula as <img class="formulaInl" alt="$..$">: the cheap text has no
+    alt texts, so the page must pass on its markup; an alt that is an amount is no formula."""
+    gate = CascadeGate()
+    doxygen = ('<html><body><p>The norm <img class="formulaInl" alt="$\\|x\\|_2$" src="form_0.png"/> '
+               "is taken over all entries.</p></body></html>")
+    d = gate.decide(doxygen)
+    assert d.signals["cues"]["tex_img_alt"] == 1 and d.passed and d.signals["passed_by"] == "markup"
+    assert markup_cues('<img alt="$5 off" src="sale.png"><img alt="a cat">', 10_000)["tex_img_alt"] == 0
+
+
 def test_markup_cues_equal_a_scan_of_every_literal():
     """The root-guarded literal scan finds exactly what testing every literal finds."""
     import re
@@ -120,7 +131,8 @@ def test_markup_cues_equal_a_scan_of_every_literal():
              '<img class="latex" src="https://s0.wp.com/latex.php?latex=x">',
              '<div class="math">\\[x\\]</div><script src="katex.min.js"></script><math>',
              "<script>Math.max(1, 2)</script><meta name=generator content=hevea>",
-             '<span class="tex">x</span><img class="ql-img-inline-formula" src="mimetex.cgi?x">']
+             '<span class="tex">x</span><img class="ql-img-inline-formula" src="mimetex.cgi?x">',
+             '<img class="formulaDsp" alt="$$\\sum_i x_i$$" src="form_1.png">']
 
     def naive(html: str) -> dict[str, int]:
         low = html.lower()

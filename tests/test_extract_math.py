@@ -108,6 +108,36 @@ def test_img_alt_latex_by_class_and_by_source():
     assert "$a cat$" not in out
 
 
+def test_img_alt_that_is_a_delimited_formula_whatever_the_class():
+    """Doxygen (formulaInl/formulaDsp) and LaTeX2HTML write alt="$..$"; an amount is no formula."""
+    body = (
+        '<p>The norm <img class="formulaInl" alt="$\\|x\\|_2$" src="form_0.png"/> of the vector, and '
+        '<img src="img12.png" alt="\\(\\alpha_i\\)"/> for each weight, at a price of '
+        '<img src="tag.png" alt="$5$"/> only.</p>'
+        '<div><img class="formulaDsp" alt="\\[ \\sum_{i=1}^n x_i \\]" src="form_1.png"/></div>'
+    )
+    out = extract_html(page(body)).text
+    assert "$\\|x\\|_2$" in out
+    assert "$\\alpha_i$" in out
+    assert "$$\\sum_{i=1}^n x_i$$" in out
+    assert "$5$" not in out
+
+
+def test_mathjax3_chtml_keeps_the_assistive_mathml_not_the_glyphs():
+    """CHTML draws glyphs with CSS: the visual <mjx-math> holds only operators as text. Its
+    <mjx-assistive-mml> copy is the formula."""
+    body = (
+        '<p>The identity <mjx-container class="MathJax" jax="CHTML"><mjx-math class="MJX-TEX" aria-hidden="true">'
+        '<mjx-mi class="mjx-i"><mjx-c class="mjx-c1D452 TEX-I"></mjx-c></mjx-mi><mjx-mo><mjx-c>=</mjx-c></mjx-mo>'
+        '</mjx-math><mjx-assistive-mml display="inline"><math xmlns="http://www.w3.org/1998/Math/MathML">'
+        '<mi>e</mi><mo>=</mo><mi>m</mi><msup><mi>c</mi><mn>2</mn></msup></math></mjx-assistive-mml>'
+        '</mjx-container> is well known.</p>'
+    )
+    out = extract_html(page(body)).text
+    assert "$e=m{c}^{2}$" in out
+    assert "$=$" not in out
+
+
 def test_sub_sup_and_footnotes():
     body = "<p>Water is H<sub>2</sub>O and x<sup>n+1</sup> grows; see note<sup><a href='#fn1'>1</a></sup>.</p>"
     out = extract_html(page(body)).text

@@ -27,10 +27,14 @@ _MATHJAX_RENDERED = re.compile(
 # <img> that carries LaTeX in its alt text: by class (Sphinx imgmath, WordPress, MediaWiki,
 # Quill) or by the renderer it points at (codecogs, latex.php, mimetex, Wikimedia's math/render).
 _MATH_IMG_CLASS = re.compile(
-    r"(^|\s)(math|latex|tex|mathtex|equation|formula|wp-latex|ql-img-inline-formula|"
+    r"(^|\s)(math|latex|tex|mathtex|equation|formula|formulaInl|formulaDsp|wp-latex|ql-img-inline-formula|"
     r"mwe-math-fallback-image-inline|mwe-math-fallback-image-display|latexImg|tex-image)(\s|$)",
     re.I,
 )
+# An alt text that is itself a delimited formula is TeX whatever the image's class: Doxygen
+# (``formulaInl``/``formulaDsp``), LaTeX2HTML and other converters write ``alt="$x^2$"``. Both
+# delimiters and a body that is not a bare amount ("$5$") are required.
+_DELIMITED_ALT = re.compile(r"(\$\$?|\\\(|\\\[)(?=[^$]*[^\d\s.,$])[^$]+(\$\$?|\\\)|\\\])$")
 _MATH_IMG_SRC = re.compile(
     r"codecogs\.com|latex\.php|latex\.cgi|mimetex|mathtex\.cgi|/math/render/|wp\.com/latex|"
     r"s0\.wp\.com/latex|chart\.apis\.google\.com/chart\?cht=tx|quicklatex|latex\.codecogs|/_images/math/",
@@ -47,6 +51,11 @@ _WS = re.compile(r"\s+")
 # <math>, <m:math> (a prefix kept by the HTML parser) and namespaced MathML.
 _MATH_XPATH = (".//*[local-name()='math' or local-name()='MATH' or "
                "substring(local-name(), string-length(local-name()) - 4) = ':math']")
+
+
+def _local_name(el: etree._Element) -> str:
+    """``math`` for <math>, <m:math> and {http://www.w3.org/1998/Math/MathML}math."""
+    return el.tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1].lower()
 
 
 def _with_class(elements: list[etree._Element], name: str) -> list[etree._Element]:
@@ -199,7 +208,9 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
     for el in list(root.iter("mjx-container")):
         if el.getparent() is None:
             continue
-        inner = next((m for m in el.iter() if isinstance(m.tag, str) and m.tag.lower().endswith("math")), None)
+        # The assistive <math>, not CHTML's visual <mjx-math> copy (whose glyphs are CSS content:
+        # its text is only the operators, "=" for e = mc^2).
+        inner = next((m for m in el.iter() if isinstance(m.tag, str) and _local_name(m) == "math"), None)
         if inner is None:
             continue
         tex, _ = mathml_to_latex(inner)
@@ -211,7 +222,7 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
     for el in root.xpath(_MATH_XPATH) if hints.mathml else ():
         if not isinstance(el.tag, str) or el.getparent() is None:
             continue
-        if el.tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1].lower() != "math":
+        if _local_name(el) != "math":
             continue
         tex, how = mathml_to_latex(el)
         if not tex:
@@ -229,14 +240,19 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
         alt = (el.get("alt") or "").strip()
         if not alt:
             continue
-        if not (_MATH_IMG_CLASS.search(_classes(el)) or _MATH_IMG_SRC.search(el.get("src") or "")):
+        if not (_MATH_IMG_CLASS.search(_classes(el)) or _MATH_IMG_SRC.search(el.get("src") or "")
+                or _DELIMITED_ALT.match(alt)):
             continue
         tex = clean_tex(alt)
+        delimited_display = tex.startswith(("$$", "\\["))
         if len(tex) >= 2 and tex[0] == tex[-1] == "$":
             tex = tex.strip("$").strip()
+        elif len(tex) >= 4 and tex[:2] in ("\\(", "\\[") and tex[-2:] in ("\\)", "\\]"):
+            tex = tex[2:-2].strip()
         parent = el.getparent()
         display = _stands_alone(el) and (
             _has_class(parent, "math") or parent.tag.lower() in ("center", "div") or "display" in _classes(el).lower()
+            or "formulaDsp" in _classes(el) or delimited_display
         )
         replace_element(el, _wrap(tex, display), block=display)
         counts["img_alt"] += 1

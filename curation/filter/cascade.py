@@ -38,6 +38,9 @@ _CONTENT_CUES: dict[str, re.Pattern[str]] = {
     # <img> classes of LaTeX renderers (WordPress, Quill, MediaWiki fallbacks): their alt is TeX.
     "tex_img_class": re.compile(r"class=\"[^\"]*\b(?:latex|tex|mathtex|wp-latex|ql-img-inline-formula|tex-image|latexImg)\b",
                                 re.I),
+    # <img alt="$x^2$">: an alt text that is a delimited formula (Doxygen's formula images,
+    # LaTeX2HTML), whatever the image's class.
+    "tex_img_alt": re.compile(r"\balt=\"\$[^\"<>]{1,400}?\$\"", re.I),
 }
 # Lowercase literal substrings, one of which must occur in the lowercased page for the cue's
 # regex to match: an ``in`` test is ~50x cheaper than the regex scan, and on a real crawl almost
@@ -55,6 +58,8 @@ _PRECHECK: dict[str, tuple[str, ...]] = {
     "latex_img": ("codecogs", "latex.php", "mimetex", "/math/render/", "wp.com/latex"),
     "tex_img_class": ("latex", "ql-img", "tex-image", '"tex"', '"tex ', ' tex"'),
     "tex_generator": ("hevea", "latex2html", "tex4ht", "gapdoc"),
+    # One spelling only (double quotes, dollars): each literal is one more scan of every page.
+    "tex_img_alt": ('alt="$',),
 }
 # Cues whose formulas stay in resiliparse's text (TeX delimiters, Sphinx math elements), so
 # the gate's classifier sees them; every other content cue hides its math from the cheap text.
