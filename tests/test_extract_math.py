@@ -138,6 +138,43 @@ def test_mathjax3_chtml_keeps_the_assistive_mathml_not_the_glyphs():
     assert "$=$" not in out
 
 
+def test_undelimited_sphinx_math_class_becomes_tex_but_texinfo_em_stays_text():
+    """Sphinx with jsMath writes span.math/div.math holding bare TeX; Texinfo's em.math is a
+    variable in running prose (Maxima's "base e") and stays as it is."""
+    body = (
+        '<p>The value <span class="math">\\alpha^2 + 1</span> is positive.</p>'
+        '<div class="math">\\int_0^1 f(x)\\,dx</div>'
+        '<p>Sphinx with MathJax: <span class="math notranslate nohighlight">\\(\\beta\\)</span>.</p>'
+        '<p>Texinfo: the logarithm in base <em class="math">e</em> of x.</p>'
+        '<pre><span class="math">not_math_in_code</span></pre>'
+    )
+    out = extract_html(page(body)).text
+    assert "$\\alpha^2 + 1$" in out
+    assert "$$\\int_0^1 f(x)\\,dx$$" in out
+    assert "$\\beta$" in out and "$$\\beta" not in out
+    assert "base e of x" in out
+    assert "$not_math_in_code$" not in out
+
+
+def test_forum_bbcode_math_tags_become_tex_outside_code():
+    body = (
+        "<p>Physics Forums style: [itex]E=mc^2[/itex] inline and [tex]\\int_0^\\infty e^{-x}dx = 1[/tex] "
+        "as a display; [LATEX]\\sqrt[3]{8}[/LATEX] and [math]x \\in [0,1][/math] too.</p>"
+        "<pre>[tex]left alone in code[/tex]</pre>"
+    )
+    out = extract_html(page(body)).text
+    assert "$E=mc^2$" in out
+    assert "$$\\int_0^\\infty e^{-x}dx = 1$$" in out
+    assert "$\\sqrt[3]{8}$" in out and "$x \\in [0,1]$" in out
+    assert "[tex]left alone in code[/tex]" in out
+
+
+def test_asciimath_script_is_kept_as_text():
+    body = '<p>The sum <script type="math/asciimath">sum_(i=1)^n i^3</script> is a square number.</p>'
+    out = extract_html(page(body)).text
+    assert "The sum sum_(i=1)^n i^3 is a square number." in out
+
+
 def test_sub_sup_and_footnotes():
     body = "<p>Water is H<sub>2</sub>O and x<sup>n+1</sup> grows; see note<sup><a href='#fn1'>1</a></sup>.</p>"
     out = extract_html(page(body)).text
@@ -260,13 +297,14 @@ def test_raw_hints_skip_only_passes_the_page_cannot_need():
         "<p>Escaped &#92;(x + 1&#92;) and &#x5C;[y&#x5c;]</p>",
         "<p>Plain \\(z\\)</p>",
         '<p>Wiki <span class="mwe-math-element"><img alt="\\sigma" src="x.svg"></span></p>',
+        "<p>Forum [itex]a+b[/itex] and [MATH]c[/MATH]</p>",
         "<p>No math here, only prose.</p>",
     ]
     for html in pages:
         fast, full = parse_html(html), parse_html(html)
         assert normalize_math(fast, RawHints.of(html)) == normalize_math(full, RawHints())
         assert etree_text(fast) == etree_text(full)
-    assert RawHints.of(pages[-1]) == RawHints(classed=False, mathml=False, delimiters=False)
+    assert RawHints.of(pages[-1]) == RawHints(classed=False, mathml=False, delimiters=False, bbcode=False)
     assert RawHints.of(pages[2]).delimiters and not RawHints.of(pages[2]).mathml
 
 

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from curation.extract.html import _FAST_DISPLAY, _FAST_INLINE, extract_fragment
-from curation.extract.math_dom import _DISPLAY_DELIMS, _INLINE_DELIMS
+from curation.extract.math_dom import _BBCODE, _DISPLAY_DELIMS, _INLINE_DELIMS
 from curation.readers._tex import _INPUT, strip_comments
 from curation.readers.code import RELEVANCE
 
@@ -32,6 +32,7 @@ def _timed(fn, *args):
     (_INLINE_DELIMS, "\\(" * N), (_DISPLAY_DELIMS, "\\[" * N),
     (_FAST_INLINE, "\\(" * N), (_FAST_DISPLAY, "\\[" * N),
     (_INPUT, "\\input{" * N), (_INPUT, "\\input{\\" * N),
+    (_BBCODE, "[tex]" * N), (_BBCODE, "[itex]x[" * N),
 ])
 def test_delimiter_patterns_are_linear(pattern, text):
     _, took = _timed(pattern.findall, text)
@@ -41,6 +42,8 @@ def test_delimiter_patterns_are_linear(pattern, text):
 def test_delimiter_patterns_still_match():
     assert _INLINE_DELIMS.findall(r"a \(x^2\) b \(\frac{a}{b} \\ c\) \( open") == ["x^2", r"\frac{a}{b} \\ c"]
     assert _DISPLAY_DELIMS.findall(r"\[ \sum_i i \] and \[y\]") == [r" \sum_i i ", "y"]
+    assert [m[1] for m in _BBCODE.findall(r"[itex]\sqrt[3]{x}[/itex] [TEX]x \in [0,1][/TEX] [tex]open [math]y[/math]")] \
+        == [r"\sqrt[3]{x}", r"x \in [0,1]", "y"]
     assert [m[1] or m[2] for m in _INPUT.findall(r"\input{ch1} \include{sec/b} \input foo \includegraphics{x}")] \
         == ["ch1", "sec/b", "foo"]
 

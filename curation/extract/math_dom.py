@@ -135,6 +135,7 @@ class RawHints:
     classed: bool = True
     mathml: bool = True
     delimiters: bool = True
+    bbcode: bool = True
 
     @classmethod
     def of(cls, html: str) -> RawHints:
@@ -143,6 +144,7 @@ class RawHints:
             classed="katex" in low or "mwe-math-element" in low,
             mathml="<math" in low or ":math" in low,
             delimiters="\\" in html or _BACKSLASH_REF.search(html) is not None,
+            bbcode="tex]" in low or "[/math]" in low,
         )
 
 
@@ -203,6 +205,11 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
             display = "mode=display" in (s.get("type") or "").lower().replace(" ", "")
             replace_element(s, _wrap(s.text or "", display), block=display and _stands_alone(s))
             counts["mathjax_script"] += 1
+    # AsciiMath sources (MathJax's math/asciimath) are not TeX: kept as plain text, not dropped
+    # with the other scripts.
+    for s in [s for s in root.iter("script") if (s.get("type") or "").lower().startswith("math/asciimath")]:
+        replace_element(s, " " + _WS.sub(" ", s.text or "").strip() + " ")
+        counts["asciimath_script"] += 1
 
     # MathJax 3 output containers: convert the assistive MathML inside, drop the rendering.
     for el in list(root.iter("mjx-container")):
@@ -257,6 +264,7 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
         replace_element(el, _wrap(tex, display), block=display)
         counts["img_alt"] += 1
 
+    _wrap_undelimited_math_class(root, counts)
     # Sphinx math blocks (<div class="math">\[...\]</div>) become paragraphs of their own.
     for el in list(root.iter("div")):
         if _has_class(el, "math") and not len(el):
@@ -265,6 +273,8 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
     # \(..\) and \[..\] already in the text; <sub>/<sup> as _{}/^{} outside code.
     if hints.delimiters:
         _rewrite_text_delimiters(root, counts)
+    if hints.bbcode:
+        _rewrite_bbcode(root, counts)
     _rewrite_sub_sup(root, counts)
     # After sub/sup, so that their formulas keep x^{2}.
     generator = _generator(root)
@@ -355,6 +365,59 @@ def _delims(text: str, counts: Counter) -> str:
 
     text = _DISPLAY_DELIMS.sub(disp, text)
     return _INLINE_DELIMS.sub(inline, text)
+
+
+# Elements whose class says "math" and whose text is the TeX itself, without delimiters: Sphinx
+# with jsMath (span.math / div.math). Sphinx with MathJax writes the delimiters itself
+# (``\(..\)``), which the text pass turns into dollars. Texinfo's ``em.math`` (@math) is left as
+# text: Maxima's manual writes every variable so ("base e"), and pages describing functions are
+# not math pages (the dev labels count Maxima's session lines, not these).
+_UNDELIMITED_TAGS = {"span": False, "div": True}
+_MAX_UNDELIMITED = {False: 400, True: 2000}
+_DELIMITED_START = ("\\(", "\\[", "$", "\\begin")
+
+
+def _wrap_undelimited_math_class(root: etree._Element, counts: Counter) -> None:
+    for el in list(root.iter(*_UNDELIMITED_TAGS)):
+        if len(el) or el.getparent() is None or not _has_class(el, "math"):
+            continue
+        tex = (el.text or "").strip()
+        display = _UNDELIMITED_TAGS[el.tag.lower()]
+        if not tex or len(tex) > _MAX_UNDELIMITED[display] or tex.startswith(_DELIMITED_START):
+            continue
+        if _inside(el, _VERBATIM):
+            continue
+        el.text = _wrap(tex, display)
+        if display:
+            el.tag = "p"  # a paragraph of its own, as for Sphinx's delimited displays
+        counts["math_class_undelimited"] += 1
+
+
+# Forum BBCode: [itex]/[latex]/[math] inline, [tex] display (Physics Forums' convention). The
+# body may hold "[" (``\sqrt[3]``, ``[0,1]``) but no other opening or closing tag, so that a scan
+# from one opener stops at the next: linear on a page of openers without closers.
+_BBCODE = re.compile(r"\[(itex|tex|latex|math)\]((?:[^\[]|\[(?!/|(?:itex|tex|latex|math)\]))"
+                     r"{1,2000}?)\[/\1\]", re.I)
+
+
+def _rewrite_bbcode(root: etree._Element, counts: Counter) -> None:
+    def sub(m: re.Match) -> str:
+        counts["bbcode"] += 1
+        return _wrap(m.group(2), m.group(1).lower() == "tex")
+
+    for node in root.xpath(".//text()[contains(., '[/')]"):
+        owner = node.getparent()
+        if owner is None or not isinstance(owner.tag, str):
+            continue
+        holder = owner if node.is_text else owner.getparent()
+        if holder is None or not isinstance(holder.tag, str):
+            continue
+        if holder.tag.lower() in _VERBATIM or _inside(holder, _VERBATIM):
+            continue
+        if node.is_text:
+            owner.text = _BBCODE.sub(sub, owner.text)
+        else:
+            owner.tail = _BBCODE.sub(sub, owner.tail)
 
 
 def _rewrite_text_delimiters(root: etree._Element, counts: Counter) -> None:
