@@ -82,7 +82,6 @@ class PipelineConfig(Settings):
         upto = STAGES[: STAGES.index(stage) + 1]
         payload = {
             "sources": [s.model_dump() for s in self.sources],
-            "benchmarks": self.benchmarks,
             # The web cascade runs inside extract but is configured with the filter's model.
             "cascade": self.filter.cascade.model_dump(),
             "math_model": self.filter.math_model,
@@ -90,6 +89,11 @@ class PipelineConfig(Settings):
             "math_model_files": _model_digests(self.filter.math_model),
             **{name: self.stage_settings(name).model_dump() for name in upto},
         }
+        if "decontaminate" in upto:
+            # A set added to (or changed in) the benchmarks folder must redo decontamination:
+            # unregistered folders are read too (curation/decontaminate/discover.py).
+            payload["benchmarks"] = self.benchmarks
+            payload["benchmark_files"] = _benchmark_digests(self.benchmarks)
         blob = json.dumps(payload, sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -102,12 +106,25 @@ def _model_digests(path: str | None) -> list[str]:
     return [_file_digest(str(p)) for p in (model, head_path_for(model)) if p.is_file()]
 
 
+def _benchmark_digests(folder: str | None) -> list[tuple[str, str]]:
+    """(relative path, sha256) of every file under the benchmarks folder (the repo copy when
+    None); empty when the folder is missing (the stage reports that itself)."""
+    from curation.decontaminate.benchmarks import REPO_BENCHMARKS
+
+    root = Path(folder) if folder else REPO_BENCHMARKS
+    if not root.is_dir():
+        return []
+    files = sorted(p for p in root.rglob("*") if p.is_file() and not any(
+        part.startswith(".") for part in p.relative_to(root).parts))
+    return [(p.relative_to(root).as_posix(), _file_digest(str(p))) for p in files]
+
+
 def _file_digest(path: str) -> str:
     st = os.stat(path)
     return _digest_cached(path, st.st_mtime_ns, st.st_size)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=4096)
 def _digest_cached(path: str, mtime_ns: int, size: int) -> str:
     from curation.shard.layout import sha256_file
 

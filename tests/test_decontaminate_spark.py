@@ -30,7 +30,9 @@ def _run(spark, tmp_path, mode: str, benchmarks: str | None):
         {"id": "none", "source": "books", "origin": "u3", "text": None},
     ]
     df = spark.createDataFrame(docs_to_batch(rows, DOC_SCHEMA).to_pandas()).repartition(2)
-    decon = {"mode": mode, "min_chars_after_span": 50,
+    # Only the two registered sets (discover off): the other folders would be read with inferred
+    # specs otherwise (tests/test_benchmark_discovery.py).
+    decon = {"mode": mode, "min_chars_after_span": 50, "discover": False,
              "benchmarks": {"gsm8k": {"fields": ["question", "answer"], "id_field": "idx"},
                             "cmath": {"fields": ["question"], "language": "zh"}}}
     data = {"sources": [{"kind": "web", "paths": ["unused"]}], "output": str(tmp_path), "decontaminate": decon}

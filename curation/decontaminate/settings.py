@@ -104,6 +104,10 @@ class DecontaminateSettings(Settings):
     # Example snippets per benchmark in the contamination table of the stats.
     max_examples: int = Field(default=5, ge=0)
     benchmarks: dict[str, BenchmarkSpec] = Field(default_factory=default_benchmarks)
+    # Also match every sub-folder of the benchmarks folder that ``benchmarks`` does not name, with
+    # a spec inferred from its data (curation/decontaminate/discover.py): a set dropped into the
+    # folder is used, not silently left out. False reads the registered sets only.
+    discover: bool = True
 
     @model_validator(mode="after")
     def _names_are_reason_safe(self) -> DecontaminateSettings:

@@ -27,7 +27,17 @@ SPAN_LINE_MIN_TOKENS = 10
 
 
 def build_index(settings: DecontaminateSettings, benchmarks_dir: str | None) -> ContaminationIndex:
-    return ContaminationIndex.build(load_all(resolve_benchmark_dir(benchmarks_dir), settings), settings)
+    # load_all records the specs it infers in the settings it is given: a copy, so that the run's
+    # configuration (and the fingerprints of later stages) stays what the user wrote.
+    used = settings.model_copy(deep=True)
+    loaded = load_all(resolve_benchmark_dir(benchmarks_dir), used, discover_unregistered=settings.discover)
+    index = ContaminationIndex.build(loaded, used)
+    # The stats say which sets were read with an inferred (or completed) spec, and how.
+    index.stats["inferred_specs"] = {
+        name: used.benchmarks[name].model_dump(include={"files", "fields", "id_field", "language"})
+        for name in loaded if used.benchmarks[name] != settings.benchmarks.get(name)
+    }
+    return index
 
 
 def _match_info(match: DocMatch) -> dict[str, Any]:
