@@ -41,7 +41,7 @@ from classifiers.fasttext_model import (
     train,
 )
 from classifiers.metrics import format_report, prf, roc_auc
-from curation.filter.math_features import FEATURE_NAMES, count_matrix, with_logit
+from curation.filter.math_features import FEATURE_NAMES, count_matrix, scoring_window, with_logit
 from curation.filter.math_head import MathHead, fit_head, with_cjk_fallback
 from curation.filter.normalize import normalize
 
@@ -75,7 +75,8 @@ def assign_groups(examples: list[dict[str, Any]]) -> np.ndarray:
 
 def fingerprint(examples: list[dict[str, Any]]) -> str:
     h = hashlib.sha1()
-    h.update(json.dumps([PARAMS, QUANTIZE, TRAIN_CHARS, ZH_POSITIVE_REPEAT]).encode())
+    # "window": fold scores are taken on math_features.scoring_window of each text.
+    h.update(json.dumps([PARAMS, QUANTIZE, TRAIN_CHARS, ZH_POSITIVE_REPEAT, "window"]).encode())
     for e in examples:
         h.update(f"{e['source']}|{e['origin']}|{e['label']}|{len(e['text'])}\n".encode())
     return h.hexdigest()
@@ -258,7 +259,7 @@ def get_fold_scores(examples: list[dict[str, Any]], cache: Path, reuse: bool, ne
         if fs is not None and (fs.pair or not nested):
             print(f"fold scores reused from {cache}")
             return fs
-    lines = [normalize(e["text"]) for e in examples]
+    lines = [normalize(scoring_window(e["text"])) for e in examples]
     fs = fold_scores(examples, lines, nested=nested)
     fs.save(cache, fp)
     return fs
@@ -282,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     y_all = np.array([e["label"] == "math" for e in examples])
     sources = np.array([e["source"] for e in examples])
     web = sources == "web"
-    counts = count_matrix([e["text"] for e in examples])
+    counts = count_matrix([scoring_window(e["text"]) for e in examples])
     head_all, heads = nested_head_scores(fs, counts, y_all, sources)
 
     idx = np.flatnonzero(web)

@@ -32,7 +32,7 @@ from classifiers.evaluate import (
 )
 from classifiers.fasttext_model import PARAMS, load_examples, train
 from curation.filter.math_classifier import head_path_for
-from curation.filter.math_features import FEATURE_NAMES, count_matrix
+from curation.filter.math_features import FEATURE_NAMES, count_matrix, scoring_window
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     fs = get_fold_scores(examples, args.cache, reuse=True, nested=True)
     y = np.array([e["label"] == "math" for e in examples])
     sources = np.array([e["source"] for e in examples])
-    head = fit_on(count_matrix([e["text"] for e in examples]), fs.single, y, sources, np.arange(len(examples)))
+    head = fit_on(count_matrix([scoring_window(e["text"]) for e in examples]), fs.single, y, sources, np.arange(len(examples)))
     head.info = {"seeds": len(examples), "fit_on": "out-of-fold fastText scores (leave-one-group-out, 8 groups)",
                  "l2": HEAD_L2, "weights": {"labels": "1:1", "sources": HEAD_SOURCE_WEIGHTS},
                  "fasttext_params": json.loads(json.dumps(PARAMS))}

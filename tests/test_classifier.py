@@ -216,6 +216,50 @@ def test_formula_counts():
     assert prose["tex_inline"] == prose["tex_display"] == prose["fragments"] == prose["maxima"] == 0
 
 
+def test_dollars_after_a_word_digit_or_quote_open_no_formula():
+    """R's ``df$a + df$b``, ``US$5`` and TeX strings in code (``label="$x$"``, ``'$y$'``) are not
+    formulas; ``$x$`` after a space or an opening bracket is."""
+    from curation.filter.math_features import raw_counts
+
+    code = raw_counts('df$a + df$b\ncosts US$5 and US$6\nax.plot(x, label="$\\sin x$")\ntitle(\'$y_1$\')')
+    assert code["tex_inline"] == code["tex_display"] == 0
+    prose = raw_counts("Let $x$ be real (and $y>0$); then [$z$] holds, as does $$x+y$$.")
+    assert (prose["tex_inline"], prose["tex_display"]) == (3, 1)
+
+
+def test_scoring_window_moves_to_the_formulas_of_a_long_text():
+    from curation.filter.math_features import WINDOW_LEAD_CHARS, raw_counts, scoring_window
+
+    short = "Let $x$ be real."
+    assert scoring_window(short, 100) == short
+    prose = "The reference page lists members and their descriptions in order. " * 400  # ~27k chars
+    late = prose + "Apply the reflector $H = I - \\tau v v^*$ with $v^T = [1, e^T]$, and \\(v_0 = 1\\). " + prose
+    window = scoring_window(late, 20_000)
+    assert len(window) == 20_000
+    assert raw_counts(window)["tex_inline"] == 3 and window.index("$H") == WINDOW_LEAD_CHARS
+    # The head stays when it holds as many formulas as any later window.
+    early = "Let $a$, $b$ and $c$ be given. " + prose + "Then $d$ follows."
+    assert scoring_window(early, 20_000) == early[:20_000]
+    # Near the end the window is shifted back to stay full.
+    tail = prose + "Finally $p$, $q$ and $r$."
+    assert scoring_window(tail, 20_000) == tail[-20_000:]
+
+
+def test_long_page_with_late_formulas_scores_as_math():
+    """A Doxygen-like reference page: 25,000 characters of member lists, then the formulas. The
+    classifier reads the window that holds them (bench/unseen_packages.py: Eigen's MatrixBase)."""
+    members = "".join(f"void resize{i} (Index rows, Index cols) Resizes the matrix to the given size. "
+                      for i in range(300))
+    formulas = ("Apply the elementary reflector $H = I - \\tau v v^*$ with $v^T = [1, e^T]$ from the left "
+                "to a vector or matrix. The norm is $\\|v\\|_2 = \\sqrt{\\sum_i |v_i|^2}$, and the "
+                "trace is $\\operatorname{tr}(A) = \\sum_i a_{ii}$. ") * 4
+    clf = MathClassifier()
+    page = members + formulas
+    assert len(members) > 20_000
+    assert clf.score([page])[0] >= 0.5
+    assert clf.score([members])[0] < 0.5
+
+
 def test_head_roundtrip_and_version_check(tmp_path):
     from curation.filter.math_features import FEATURE_NAMES
     from curation.filter.math_head import MathHead, fit_head

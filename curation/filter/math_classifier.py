@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from curation.filter.math_features import feature_matrix
+from curation.filter.math_features import feature_matrix, scoring_window
 from curation.filter.math_head import MathHead, with_cjk_fallback
 from curation.filter.normalize import MAX_CHARS, normalize
 
@@ -81,6 +81,9 @@ class MathClassifier:
         return out
 
     def score(self, texts: list[str | None], max_chars: int = MAX_CHARS) -> np.ndarray:
+        # fastText and the head read the same window: the head of the text, or a later part that
+        # holds more formulas (math_features.scoring_window).
+        texts = [scoring_window(t, max_chars) if t else t for t in texts]
         probs = self.fasttext_score(texts, max_chars)
         head = self.head()
         if head is None:

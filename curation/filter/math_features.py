@@ -45,8 +45,11 @@ FEATURES_VERSION = 1
 # ``$..$`` / ``$$..$$`` (an escaped ``\$`` is a currency sign, not a delimiter). Inline spans follow
 # Pandoc's tex_math_dollars rule: the opening ``$`` has a non-space character to its right, the
 # closing one a non-space to its left and no digit after it; otherwise regex anchors and
-# back-references (Apache's ``RewriteRule ^/(.*)$ /$1``) and prices read as formulas.
-_DOLLAR = re.compile(r"\$(?<!\\\$)(?:\$[^$]{1,2000}?\$\$|(?![\s$])[^$\n]{0,400}?(?<![\s\\])\$(?!\d))")
+# back-references (Apache's ``RewriteRule ^/(.*)$ /$1``) and prices read as formulas. Nor may a
+# letter, digit or quote stand right before the opening one: R's ``df$a + df$b``, ``US$5`` and
+# matplotlib's ``label="$x$"`` in code are no formulas (scikit-learn and pandas pages in
+# bench/unseen_packages.py; the labels skip code).
+_DOLLAR = re.compile(r"\$(?<!\\\$)(?<![A-Za-z0-9\"']\$)(?:\$[^$]{1,2000}?\$\$|(?![\s$])[^$\n]{0,400}?(?<![\s\\])\$(?!\d))")
 _BACKSLASH_MATH = re.compile(r"\\(?:\(.{1,400}?\\\)|\[.{1,2000}?\\\]"
                              r"|begin\{(?:equation|align|gather|multline|eqnarray|displaymath))", re.S)
 _REPL_LINE = re.compile(r"^(?:>>>|\.\.\.) [^\n]*", re.M)
@@ -116,6 +119,49 @@ def raw_counts(text: str | None, max_chars: int = MAX_CHARS) -> dict[str, int]:
         "cjk_sample": len(head),
         "chars": len(t),
     }
+
+
+# Context kept before the first formula of a later window: the prose that introduces it.
+WINDOW_LEAD_CHARS = 2000
+# Formula openers are looked for in at most this much of a text (the filter's texts are pages).
+_WINDOW_SCAN_CHARS = 2_000_000
+
+
+def _formula_starts(text: str) -> list[int]:
+    """Start offsets of the formulas ``raw_counts`` counts (``$``/``$$`` spans, ``\\(``, ``\\[``,
+    display environments), in order."""
+    starts = [m.start() for m in _DOLLAR.finditer(text)] if "$" in text else []
+    if "\\" in text:
+        starts += [m.start() for m in _BACKSLASH_MATH.finditer(text)]
+        starts.sort()
+    return starts
+
+
+def scoring_window(text: str | None, max_chars: int = MAX_CHARS) -> str:
+    """The ``max_chars`` characters of ``text`` the classifier scores: the head, unless a later
+    window holds more formulas, then that window from ``WINDOW_LEAD_CHARS`` before its first.
+
+    The label of a page counts formulas over its whole main content, and long reference pages
+    (Eigen's MatrixBase: 19 formulas, the first at character 25,262 of 73,938; scikit-learn's API
+    index) keep theirs past the head, which alone scored them 0.001 and 0.002
+    (bench/unseen_packages.py). Texts up to ``max_chars`` are returned whole.
+    """
+    text = text or ""
+    if len(text) <= max_chars:
+        return text
+    starts = _formula_starts(text[:_WINDOW_SCAN_CHARS])
+    head_count = sum(1 for p in starts if p < max_chars)
+    best_count, best_start = head_count, 0
+    reach = max_chars - WINDOW_LEAD_CHARS
+    j = 0
+    for i, p in enumerate(starts):
+        # formulas in [p, p + reach): the window [p - lead, p - lead + max_chars) holds them all
+        while j < len(starts) and starts[j] < p + reach:
+            j += 1
+        if j - i > best_count:
+            # Near the end the window starts earlier, to stay max_chars long.
+            best_count, best_start = j - i, max(0, min(p - WINDOW_LEAD_CHARS, len(text) - max_chars))
+    return text[best_start:best_start + max_chars]
 
 
 def count_features(text: str | None, max_chars: int = MAX_CHARS) -> dict[str, float]:
