@@ -35,7 +35,7 @@ import numpy as np
 
 from curation.filter.normalize import MAX_CHARS
 
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 
 # Counts are log1p-scaled: the label is a threshold on a count, and the odds of "math" grow with
 # the log of the count, not linearly (a page with 100 formulas is not 30x more math than 3).
@@ -66,6 +66,8 @@ _REL = re.compile(r"[=<>≤≥≠](?:(?<=[\w)\]}][=<>≤≥≠])|(?<=[\w)\]}] [=
 # Formulas written in plain text: ``x^2``, ``E(9)^3``, ``2*x``, ``x**2``, ``a_i`` (not ``foo_bar``).
 _FRAGMENT = re.compile(r"\^(?<=[\w)]\^)[-\w({]|\*(?<=[\w)]\*)\*?\s?[\w(]|_(?<=(?<!\w)[a-zA-Z]_)(?:\{|\w(?!\w))")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+# A Latin word: 3+ ASCII letters, not a TeX command's name (``\cdot``) nor the tail of a run.
+_LATIN_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
 
 # ft_logit comes first: count_matrix leaves column 0 for it.
 FEATURE_NAMES: tuple[str, ...] = (
@@ -77,6 +79,10 @@ _CJK_SAMPLE = 4000
 # Above this share of CJK characters a text is treated as Chinese (or Japanese/Korean) text: the
 # seeds' Chinese documents are at 0.2-0.9, English pages with a few CJK names near 0.
 CJK_TEXT_SHARE = 0.1
+# A text with more CJK characters than Latin words is Chinese text too, whatever its share of all
+# characters: a Chinese exam question dense with formulas ("计算: \\sqrt{18}-\\sqrt{12}",
+# "下列计算正确的是 A. a^{2} \\cdot a^{5}=a^{10} ...") has a share under 0.1 (21 of
+# cn_middle_school's 101 questions), and its formulas without ``$`` made the head call it not math.
 
 
 def logit(p: float) -> float:
@@ -117,6 +123,7 @@ def raw_counts(text: str | None, max_chars: int = MAX_CHARS) -> dict[str, int]:
         "fragments": len(_FRAGMENT.findall(t)),
         "cjk": 0 if head.isascii() else len(_CJK.findall(head)),
         "cjk_sample": len(head),
+        "latin_words": 0 if head.isascii() else len(_LATIN_WORD.findall(head)),
         "chars": len(t),
     }
 
@@ -168,6 +175,8 @@ def count_features(text: str | None, max_chars: int = MAX_CHARS) -> dict[str, fl
     """Every feature but ``ft_logit``."""
     c = raw_counts(text, max_chars)
     cjk_share = c["cjk"] / c["cjk_sample"] if c["cjk_sample"] else 0.0
+    if c["cjk"] > c["latin_words"]:
+        cjk_share = max(cjk_share, CJK_TEXT_SHARE)  # Chinese text (the fallback keys on the share)
     # The formula counts speak only for non-CJK text: Chinese math is mostly written without
     # ``$`` (cmath, cn_middle_school), so "no TeX" says nothing there, and the head would
     # otherwise learn on English web pages that it means "not math" (measured: cn_middle_school
