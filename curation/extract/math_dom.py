@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lxml import etree
@@ -405,7 +406,17 @@ def _rewrite_bbcode(root: etree._Element, counts: Counter) -> None:
         counts["bbcode"] += 1
         return _wrap(m.group(2), m.group(1).lower() == "tex")
 
-    for node in root.xpath(".//text()[contains(., '[/')]"):
+    _rewrite_prose_text(root, ".//text()[contains(., '[/')]", lambda text: _BBCODE.sub(sub, text))
+
+
+def _rewrite_prose_text(root: etree._Element, xpath: str, rewrite: Callable[[str], str]) -> None:
+    """Apply ``rewrite`` to the text nodes ``xpath`` finds, outside code (pre, code, script...).
+
+    The candidates are found by XPath in C (a Python walk over every element, with an ancestor
+    check each, was a tenth of the extraction's time); a node is an element's text or its tail,
+    whose holder is then the element's parent.
+    """
+    for node in root.xpath(xpath):
         owner = node.getparent()
         if owner is None or not isinstance(owner.tag, str):
             continue
@@ -415,27 +426,15 @@ def _rewrite_bbcode(root: etree._Element, counts: Counter) -> None:
         if holder.tag.lower() in _VERBATIM or _inside(holder, _VERBATIM):
             continue
         if node.is_text:
-            owner.text = _BBCODE.sub(sub, owner.text)
+            owner.text = rewrite(owner.text)
         else:
-            owner.tail = _BBCODE.sub(sub, owner.tail)
+            owner.tail = rewrite(owner.tail)
 
 
 def _rewrite_text_delimiters(root: etree._Element, counts: Counter) -> None:
-    # Only text nodes holding an opener, found by XPath in C (a Python walk over every element,
-    # with an ancestor check each, was a tenth of the extraction's time).
-    for node in root.xpath(".//text()[contains(., '\\(') or contains(., '\\[')]"):
-        owner = node.getparent()
-        if owner is None or not isinstance(owner.tag, str):
-            continue
-        if node.is_text:
-            if owner.tag.lower() not in _VERBATIM and not _inside(owner, _VERBATIM):
-                owner.text = _delims(owner.text, counts)
-            continue
-        parent = owner.getparent()
-        if parent is None or not isinstance(parent.tag, str):
-            continue
-        if parent.tag.lower() not in _VERBATIM and not _inside(parent, _VERBATIM):
-            owner.tail = _delims(owner.tail, counts)
+    # Only text nodes holding an opener.
+    _rewrite_prose_text(root, ".//text()[contains(., '\\(') or contains(., '\\[')]",
+                        lambda text: _delims(text, counts))
 
 
 def _is_footnote_ref(el: etree._Element) -> bool:
