@@ -313,9 +313,11 @@ def language_of(texts: Iterable[str]) -> str:
     return "zh" if chars and cjk > CJK_SHARE_ZH * chars else "en"
 
 
+def summary(spec: BenchmarkSpec) -> dict[str, Any]:
+    """What inference decides: files, fields, id field and language (the stats list it too)."""
+    return {"files": spec.files, "fields": spec.fields, "id_field": spec.id_field, "language": spec.language}
+
+
 def describe(spec: BenchmarkSpec) -> str:
     """One line for the log: what was inferred."""
-    return json.dumps(
-        {"files": spec.files, "fields": spec.fields, "id_field": spec.id_field, "language": spec.language},
-        ensure_ascii=False,
-    )
+    return json.dumps(summary(spec), ensure_ascii=False)

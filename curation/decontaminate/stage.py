@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from curation.decontaminate.benchmarks import load_all, resolve_benchmark_dir
+from curation.decontaminate.discover import summary
 from curation.decontaminate.index import ContaminationIndex, DocMatch, merge_spans
 from curation.decontaminate.normalize import tokenize
 from curation.decontaminate.settings import DecontaminateSettings
@@ -34,8 +35,7 @@ def build_index(settings: DecontaminateSettings, benchmarks_dir: str | None) -> 
     index = ContaminationIndex.build(loaded, used)
     # The stats say which sets were read with an inferred (or completed) spec, and how.
     index.stats["inferred_specs"] = {
-        name: used.benchmarks[name].model_dump(include={"files", "fields", "id_field", "language"})
-        for name in loaded if used.benchmarks[name] != settings.benchmarks.get(name)
+        name: summary(used.benchmarks[name]) for name in loaded if used.benchmarks[name] != settings.benchmarks.get(name)
     }
     return index
 

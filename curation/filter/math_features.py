@@ -135,8 +135,9 @@ _WINDOW_SCAN_CHARS = 2_000_000
 
 
 def _formula_starts(text: str) -> list[int]:
-    """Start offsets of the formulas ``raw_counts`` counts (``$``/``$$`` spans, ``\\(``, ``\\[``,
-    display environments), in order."""
+    """Start offsets of ``$``/``$$`` spans, ``\\(``, ``\\[`` and display environments, in order:
+    the patterns ``raw_counts`` counts, without its exclusions (REPL lines, environments inside
+    dollars), which only need the count, not where the formulas are."""
     starts = [m.start() for m in _DOLLAR.finditer(text)] if "$" in text else []
     if "\\" in text:
         starts += [m.start() for m in _BACKSLASH_MATH.finditer(text)]
