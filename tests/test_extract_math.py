@@ -108,6 +108,21 @@ def test_img_alt_latex_by_class_and_by_source():
     assert "$a cat$" not in out
 
 
+def test_older_sphinx_imgmath_relative_source_and_display_paragraph():
+    """CVXOPT's manual: display images carry no class, only a relative ``_images/math/`` source, and
+    sit in a <p> inside div.math; the inline one has class math."""
+    body = (
+        '<p>Affine functions represent vector valued functions of the form</p>'
+        '<div class="math"><p><img src="_images/math/e3a5.png" alt="f(x_1,\\ldots,x_n) = A_1 x_1 + b."/></p></div>'
+        '<p>where <img class="math" src="_images/math/5b77.png" alt="f"/> is convex; a diagram '
+        '<img src="_images/normappr.png" alt="_images/normappr.png"/> follows.</p>'
+    )
+    out = extract_html(page(body)).text
+    assert "$$f(x_1,\\ldots,x_n) = A_1 x_1 + b.$$" in out
+    assert "where $f$ is convex" in out
+    assert "normappr" not in out
+
+
 def test_img_alt_that_is_a_delimited_formula_whatever_the_class():
     """Doxygen (formulaInl/formulaDsp) and LaTeX2HTML write alt="$..$"; an amount is no formula."""
     body = (
@@ -312,3 +327,26 @@ def etree_text(tree) -> str:
     from lxml import etree
 
     return etree.tostring(tree, encoding="unicode", method="html")
+
+
+# ---- pages hidden until a script shows them -----------------------------------------------------
+
+@pytest.mark.parametrize("hiding", ['style="visibility:hidden"', 'style="display: none"', 'style="color: red; display: none !important"', "hidden"])
+def test_page_hidden_until_mathjax_is_done_is_extracted(hiding):
+    """MathJax's "wait until typeset" recipe (shipped in SageMath's manuals) hides the whole body."""
+    body = (f'<div id="hide_page" {hiding}><h1>Sample MathJax Equations</h1>{PROSE}'
+            '<p>\\[ \\left( \\sum_{k=1}^n a_k b_k \\right)^2 \\leq \\sum a_k^2 \\sum b_k^2 \\]</p>'
+            f'{PROSE}</div><div style="display:none">Menu Home About</div>')
+    html = f"<html><head><title>t</title></head><body>{body}</body></html>"
+    out = extract_html(html).text
+    assert "$$\\left( \\sum_{k=1}^n a_k b_k \\right)^2" in out
+    assert "Sample MathJax Equations" in out
+    assert "Menu Home About" not in out
+
+
+def test_hidden_menu_or_modal_stays_hidden():
+    """Hidden elements holding less than half of the page's text are menus and modals: dropped."""
+    body = PROSE + PROSE + '<div style="display:none"><p>' + "Subscribe to our newsletter today. " * 5 + "</p></div>"
+    out = extract_html(page(body)).text
+    assert "ordinary prose" in out
+    assert "Subscribe" not in out

@@ -143,6 +143,7 @@ def extract_html(html: str, url: str | None = None, settings: ExtractSettings | 
         if tree is None:
             return ExtractResult("", {"extractor": "none"})
         counts = normalize_math(tree, RawHints.of(html))
+        _reveal_hidden_page(tree)
         layout_tables = flatten_layout_tables(tree)
         _keep_math_asides(tree)
         _drop_heading_slug_ids(tree)
@@ -260,6 +261,47 @@ def _glue_symbol_nodes(tree: etree._Element) -> None:
 # Short text nodes (XPath, in C: every page has thousands of nodes); _symbol_only decides.
 _SHORT_TEXT_XPATH = ("//text()[string-length(.) <= 12 and "
                      "(string-length(normalize-space(.)) = 1 or string-length(normalize-space(.)) = 2)]")
+
+
+# Inline hiding that a script lifts once the page is ready. resiliparse's main-content rules drop
+# every element hidden this way (as they should: menus, modals, cookie banners).
+# (XPath 1.0 has no lower-case(): translate() lowercases the letters of the two declarations and
+# deletes spaces.)
+_STYLE = "translate(@style, 'ABDEHILNOPSTVY ', 'abdehilnopstvy')"
+_HIDDEN_XPATH = f"//*[@hidden or contains({_STYLE}, 'display:none') or contains({_STYLE}, 'visibility:hidden')]"
+_HIDING_DECLARATION = re.compile(r"(?:display\s*:\s*none|visibility\s*:\s*hidden)\s*(?:!\s*important)?\s*;?", re.I)
+# The hidden element must hold most of the page's text, and enough of it to be a page.
+_REVEAL_SHARE = 0.5
+_REVEAL_MIN_CHARS = 200
+
+
+def _text_len(el: etree._Element) -> int:
+    return sum(len(t.strip()) for t in el.itertext())
+
+
+def _reveal_hidden_page(tree: etree._Element) -> None:
+    """Un-hide an element that hides most of the page until a script shows it.
+
+    MathJax's "wait until typeset" recipe wraps the whole body in
+    ``<div style="visibility:hidden">`` and reveals it when the math is done (SageMath ships that
+    page in every manual); A/B-testing "anti-flicker" snippets do the same. A reader sees the
+    page, so the text is the page: without this, such a page came out empty. A hidden element
+    that holds less than half the text (a menu, a modal, a spoiler) stays hidden.
+    """
+    hidden = tree.xpath(_HIDDEN_XPATH)
+    if not hidden:
+        return
+    body = tree.find(".//body")
+    total = _text_len(body if body is not None else tree)
+    for el in hidden:
+        if el.getparent() is None or el.tag in ("script", "style", "template", "noscript"):
+            continue
+        size = _text_len(el)
+        if size >= _REVEAL_MIN_CHARS and size >= _REVEAL_SHARE * total:
+            el.attrib.pop("hidden", None)
+            if el.get("style") is not None:
+                el.set("style", _HIDING_DECLARATION.sub("", el.get("style")))
+            return
 
 
 def _keep_math_asides(tree: etree._Element) -> None:

@@ -38,7 +38,10 @@ _MATH_IMG_CLASS = re.compile(
 _DELIMITED_ALT = re.compile(r"(\$\$?|\\\(|\\\[)(?=[^$]*[^\d\s.,$])[^$]+(\$\$?|\\\)|\\\])$")
 _MATH_IMG_SRC = re.compile(
     r"codecogs\.com|latex\.php|latex\.cgi|mimetex|mathtex\.cgi|/math/render/|wp\.com/latex|"
-    r"s0\.wp\.com/latex|chart\.apis\.google\.com/chart\?cht=tx|quicklatex|latex\.codecogs|/_images/math/",
+    r"s0\.wp\.com/latex|chart\.apis\.google\.com/chart\?cht=tx|quicklatex|latex\.codecogs|"
+    # Sphinx imgmath's images, also by a relative path from the page's folder (``_images/math/``:
+    # older Sphinx put no class on the display images, CVXOPT's manual).
+    r"(?:^|/)_images/math/",
     re.I,
 )
 # The body may not cross another opener: with ``.+?`` every unclosed ``\(`` rescans the rest of
@@ -258,8 +261,11 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
         elif len(tex) >= 4 and tex[:2] in ("\\(", "\\[") and tex[-2:] in ("\\)", "\\]"):
             tex = tex[2:-2].strip()
         parent = el.getparent()
+        grandparent = parent.getparent()
         display = _stands_alone(el) and (
             _has_class(parent, "math") or parent.tag.lower() in ("center", "div") or "display" in _classes(el).lower()
+            # older Sphinx imgmath: <div class="math"><p><img alt=".."></p></div>
+            or (parent.tag.lower() == "p" and grandparent is not None and _has_class(grandparent, "math"))
             or "formulaDsp" in _classes(el) or delimited_display
         )
         replace_element(el, _wrap(tex, display), block=display)
