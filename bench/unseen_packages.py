@@ -67,6 +67,24 @@ PACKAGES: dict[str, tuple[str, str]] = {
     "python-sklearn-doc": ("usr/share/doc/python-sklearn-doc/html", "https://scikit-learn.org/1.2"),
     "python-pandas-doc": ("usr/share/doc/python-pandas-doc/html", "https://pandas.pydata.org/pandas-docs/version/1.5.3"),
 }
+# A second round, added once the first was mended (so the first is no longer unseen): other page
+# generators (Doxygen formula images, Javadoc, Sphinx with MathJax and imgmath, hand-written HTML)
+# and other languages (SageMath's tutorials in de/fr/ja/ru/...).
+ROUND_2: dict[str, tuple[str, str]] = {
+    "sagemath-doc": ("usr/share/doc/sagemath/html", "https://doc.sagemath.org/html"),
+    "python-astropy-doc": ("usr/share/doc/python-astropy-doc/html", "https://docs.astropy.org/en/v5.2.1"),
+    "libdune-geometry-doc": ("usr/share/doc/libdune-geometry-doc/doxygen", "https://www.dune-project.org/doxygen/2.9.0"),
+    "libcommons-math3-java-doc": ("usr/share/doc/libcommons-math3-java/api",
+                                  "https://commons.apache.org/proper/commons-math/javadocs/api-3.6.1"),
+    "python-qutip-doc": ("usr/share/doc/python-qutip-doc/html", "https://qutip.org/docs/4.7"),
+    "python-skimage-doc": ("usr/share/doc/python-skimage-doc/html", "https://scikit-image.org/docs/0.19.x"),
+    "python-nibabel-doc": ("usr/share/doc/python-nibabel-doc/html", "https://nipy.org/nibabel/5.0"),
+    "python-pywt-doc": ("usr/share/doc/python-pywt-doc/html", "https://pywavelets.readthedocs.io/en/v1.1.1"),
+    "python-cvxopt-doc": ("usr/share/doc/python-cvxopt-doc/html", "https://cvxopt.org/userguide"),
+    "euler-doc": ("usr/share/doc/euler-doc", "http://euler.rene-grothmann.de"),
+}
+ROUNDS = {1: PACKAGES, 2: ROUND_2}
+ALL_PACKAGES = {**PACKAGES, **ROUND_2}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -466,7 +484,7 @@ def _package_pages(pkg: str, per_package: int) -> tuple[list[tuple[str, str, Pat
     if root is None:
         print(f"SKIP {pkg}: {how}")
         return [], []
-    sub, url_base = PACKAGES[pkg]
+    sub, url_base = ALL_PACKAGES[pkg]
     files = html_files(root, sub)
     chosen = sample(files, per_package, SEED)
     print(f"{pkg}: {how}; {len(files)} HTML files, {len(chosen)} sampled")
@@ -489,19 +507,22 @@ def _write(pages: list[Page], out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--packages", nargs="*", default=list(PACKAGES))
+    ap.add_argument("--round", type=int, choices=sorted(ROUNDS), default=1,
+                    help="which package set (1: the first seven; 2: ten more, other generators and languages)")
+    ap.add_argument("--packages", nargs="*", help="a subset of the round's packages")
     ap.add_argument("--per-package", type=int, default=PER_PACKAGE)
     ap.add_argument("--all-math", action="store_true",
                     help="also label every HTML file and run the pipeline on every label-math page (recall only)")
     ap.add_argument("--out", type=Path, default=DATA / "pages.jsonl")
     args = ap.parse_args(argv)
+    packages = args.packages or list(ROUNDS[args.round])
     settings = FilterSettings()
     threshold = settings.math_threshold
     gate, clf = CascadeGate(settings), MathClassifier(settings.math_model)
     by_pkg: dict[str, list[Page]] = {}
     math_by_pkg: dict[str, list[Page]] = {}
     t0 = time.process_time()
-    for pkg in args.packages:
+    for pkg in packages:
         chosen, rest = _package_pages(pkg, args.per_package)
         if not chosen:
             continue
