@@ -82,6 +82,8 @@ ROUND_2: dict[str, tuple[str, str]] = {
     "python-pywt-doc": ("usr/share/doc/python-pywt-doc/html", "https://pywavelets.readthedocs.io/en/v1.1.1"),
     "python-cvxopt-doc": ("usr/share/doc/python-cvxopt-doc/html", "https://cvxopt.org/userguide"),
     "euler-doc": ("usr/share/doc/euler-doc", "http://euler.rene-grothmann.de"),
+    # XHTML + MathML 2 whose DOCTYPE declares the MathML namespace as an entity.
+    "axiom-doc": ("usr/share/doc/axiom-doc/axbook", "http://axiom-developer.org/axiom-website/bookvol0"),
 }
 ROUNDS = {1: PACKAGES, 2: ROUND_2}
 ALL_PACKAGES = {**PACKAGES, **ROUND_2}
@@ -112,7 +114,7 @@ def fetch(pkg: str) -> tuple[Path | None, str]:
 
 
 def html_files(root: Path, sub: str) -> list[Path]:
-    """Regular *.html/*.htm files under the package's HTML folder, sorted.
+    """Regular *.html/*.htm/*.xhtml files under the package's HTML folder, sorted.
 
     Symlinks are left out: in these packages they point at another page of the same package
     (pandas' whatsnew.html -> release.html) or at the real copy of the R manuals, which is listed.
@@ -120,7 +122,7 @@ def html_files(root: Path, sub: str) -> list[Path]:
     base = root / sub
     if not base.is_dir():
         base = root
-    files = [p for p in base.rglob("*") if p.suffix.lower() in (".html", ".htm") and p.is_file() and not p.is_symlink()]
+    files = [p for p in base.rglob("*") if p.suffix.lower() in (".html", ".htm", ".xhtml") and p.is_file() and not p.is_symlink()]
     return sorted(files)
 
 

@@ -75,11 +75,26 @@ def test_tex_delimiters_in_text_become_dollars_but_not_in_code():
         # no annotation, no alttext: presentation MathML is converted
         ("<math><mfrac><mi>a</mi><msup><mi>b</mi><mn>2</mn></msup></mfrac></math>", "$\\frac{a}{{b}^{2}}$"),
         ('<math display="block"><msqrt><mi>x</mi></msqrt></math>', "$$\\sqrt{x}$$"),
+        # the Axiom book's XHTML: the namespace is an entity its DOCTYPE declares (unexpanded here)
+        ('<math xmlns="&mathml;" display="block"><mstyle><mfrac><mn>139</mn><mn>30</mn></mfrac></mstyle></math>',
+         "$$\\frac{139}{30}$$"),
+        # <mspace> is a space, not an invisible \\rule
+        ("<math><mi>f</mi><mspace width=\"0.5em\"/><mi>i</mi><mspace width=\"0.5em\"/></math>", "$f i$"),
     ],
 )
 def test_mathml(math, expected):
     out = extract_html(page(f"<p>Consider {math} as shown.</p>")).text
     assert expected in out
+
+
+def test_xhtml_doctype_with_internal_subset_leaves_no_text_behind():
+    html = ('<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.1 plus MathML 2.0//EN"\n'
+            '"http://www.w3.org/TR/MathML2/dtd/xhtml-math11-f.dtd" [\n<!ENTITY mathml "http://www.w3.org/1998/Math/MathML">\n]>\n'
+            '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>Section 6.5</title></head><body>'
+            f'<h2>6.5 One-Line Functions</h2>{PROSE}</body></html>')
+    out = extract_html(html).text
+    assert out.startswith("6.5 One-Line Functions")
+    assert "]>" not in out
 
 
 def test_wiki_math_uses_tex_once():
