@@ -66,6 +66,14 @@ def test_markup_cues_kinds():
     assert sum(markup_cues(PROSE_PAGE, 10_000)[k] for k in ("mathml", "katex", "tex_inline")) == 0
 
 
+def test_formula_service_images_are_markup_cues():
+    """The cheap text cannot see math drawn by a LaTeX-image service, so the image is the cue."""
+    for src in ("https://latex.codecogs.com/gif.latex?x^2", "https://s0.wp.com/latex.php?latex=x",
+                "https://render.githubusercontent.com/render/math?math=x^2"):
+        assert markup_cues(f'<p>We have <img src="{src}"> here.</p>', 10_000)["latex_img"] == 1, src
+    assert markup_cues('<p><img src="https://example.com/cat.png"> and a math test</p>', 10_000)["latex_img"] == 0
+
+
 @needs_shared
 def test_gate_recall_on_dev_pages_kept_by_full_path():
     """On a seeded sample of dev-crawl pages, the gate keeps >= 99% of pages the full path keeps."""

@@ -123,6 +123,31 @@ def test_img_alt_latex_by_class_and_by_source():
     assert "$a cat$" not in out
 
 
+@pytest.mark.parametrize(
+    "img, expected",
+    [
+        ('<img src="https://latex.codecogs.com/gif.latex?\\frac{a}{b}" />', "$\\frac{a}{b}$"),
+        ('<img src="https://latex.codecogs.com/svg.image?\\dpi{110}&space;\\bg_white&space;x^2&plus;1" alt="equation"/>',
+         "$x^2+1$"),
+        ('<img src="https://s0.wp.com/latex.php?latex=x%5E2+%2B+y&amp;bg=ffffff&amp;fg=000&amp;s=0" alt="" />', "$x^2 + y$"),
+        ('<img src="http://chart.apis.google.com/chart?cht=tx&amp;chl=E%3Dmc%5E2" alt="chart.png"/>', "$E=mc^2$"),
+        ('<img src="https://render.githubusercontent.com/render/math?math=e^{i\\pi}%3D-1"/>', "$e^{i\\pi}=-1$"),
+        # the alt text, when it is TeX, wins over the URL
+        ('<img src="https://latex.codecogs.com/gif.latex?x^2" alt="x^{2}"/>', "$x^{2}$"),
+    ],
+)
+def test_formula_image_without_tex_alt_takes_the_tex_from_its_url(img, expected):
+    out = extract_html(page(f"<p>Recall that {img} holds for every case we consider here.</p>")).text
+    assert expected in out
+
+
+def test_image_of_a_formula_service_with_no_tex_anywhere_is_dropped():
+    body = ('<p>See <img class="math" src="/static/eq1.png" alt="equation"/> and '
+            '<img src="https://latex.codecogs.com/gif.latex" alt=""/> below.</p>')
+    out = extract_html(page(body)).text
+    assert "$" not in out
+
+
 def test_older_sphinx_imgmath_relative_source_and_display_paragraph():
     """CVXOPT's manual: display images carry no class, only a relative ``_images/math/`` source, and
     sit in a <p> inside div.math; the inline one has class math."""

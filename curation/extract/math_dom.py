@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from curation.extract.math_images import tex_from_image_url
 from curation.extract.mathml import clean_tex, is_display, mathml_to_latex, tex_annotation
 
 # Elements whose text is code or not rendered: delimiters there are not math.
@@ -36,9 +37,12 @@ _MATH_IMG_CLASS = re.compile(
 # (``formulaInl``/``formulaDsp``), LaTeX2HTML and other converters write ``alt="$x^2$"``. Both
 # delimiters and a body that is not a bare amount ("$5$") are required.
 _DELIMITED_ALT = re.compile(r"(\$\$?|\\\(|\\\[)(?=[^$]*[^\d\s.,$])[^$]+(\$\$?|\\\)|\\\])$")
+# Alt texts that are no formula: a placeholder word or the image's file name.
+_PLACEHOLDER_ALT = re.compile(r"^(?:equation|formula|latex|tex|math|image|img|eq\.?\s*\d*|[^\s/]+\.(?:png|gif|svg|jpe?g))$", re.I)
 _MATH_IMG_SRC = re.compile(
     r"codecogs\.com|latex\.php|latex\.cgi|mimetex|mathtex\.cgi|/math/render/|wp\.com/latex|"
-    r"s0\.wp\.com/latex|chart\.apis\.google\.com/chart\?cht=tx|quicklatex|latex\.codecogs|"
+    r"s0\.wp\.com/latex|chart\.apis\.google\.com/chart\?cht=tx|chart\.googleapis\.com/chart\?cht=tx|"
+    r"quicklatex|latex\.codecogs|/render/math\?math=|"
     # Sphinx imgmath's images, also by a relative path from the page's folder (``_images/math/``:
     # older Sphinx put no class on the display images, CVXOPT's manual).
     r"(?:^|/)_images/math/",
@@ -249,11 +253,14 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
         if el.getparent() is None:
             continue
         alt = (el.get("alt") or "").strip()
-        if not alt:
-            continue
         if not (_MATH_IMG_CLASS.search(_classes(el)) or _MATH_IMG_SRC.search(el.get("src") or "")
-                or _DELIMITED_ALT.match(alt)):
+                or (alt and _DELIMITED_ALT.match(alt))):
             continue
+        if not alt or _PLACEHOLDER_ALT.match(alt):
+            # No TeX in the alt text: a formula service's URL may carry it (math_images).
+            alt = tex_from_image_url(el.get("src")) or ""
+            if not alt:
+                continue
         tex = clean_tex(alt)
         delimited_display = tex.startswith(("$$", "\\["))
         if len(tex) >= 2 and tex[0] == tex[-1] == "$":
