@@ -69,7 +69,8 @@ def test_markup_cues_kinds():
 def test_formula_service_images_are_markup_cues():
     """The cheap text cannot see math drawn by a LaTeX-image service, so the image is the cue."""
     for src in ("https://latex.codecogs.com/gif.latex?x^2", "https://s0.wp.com/latex.php?latex=x",
-                "https://render.githubusercontent.com/render/math?math=x^2"):
+                "https://render.githubusercontent.com/render/math?math=x^2",
+                "https://www.zhihu.com/equation?tex=x%5E2"):
         assert markup_cues(f'<p>We have <img src="{src}"> here.</p>', 10_000)["latex_img"] == 1, src
     assert markup_cues('<p><img src="https://example.com/cat.png"> and a math test</p>', 10_000)["latex_img"] == 0
 

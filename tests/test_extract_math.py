@@ -132,6 +132,7 @@ def test_img_alt_latex_by_class_and_by_source():
         ('<img src="https://s0.wp.com/latex.php?latex=x%5E2+%2B+y&amp;bg=ffffff&amp;fg=000&amp;s=0" alt="" />', "$x^2 + y$"),
         ('<img src="http://chart.apis.google.com/chart?cht=tx&amp;chl=E%3Dmc%5E2" alt="chart.png"/>', "$E=mc^2$"),
         ('<img src="https://render.githubusercontent.com/render/math?math=e^{i\\pi}%3D-1"/>', "$e^{i\\pi}=-1$"),
+        ('<img src="https://www.zhihu.com/equation?tex=%5Cfrac%7B1%7D%7B2%7D" alt="" eeimg="1"/>', "$\\frac{1}{2}$"),
         # the alt text, when it is TeX, wins over the URL
         ('<img src="https://latex.codecogs.com/gif.latex?x^2" alt="x^{2}"/>', "$x^{2}$"),
     ],
@@ -222,6 +223,20 @@ def test_forum_bbcode_math_tags_become_tex_outside_code():
     assert "$$\\int_0^\\infty e^{-x}dx = 1$$" in out
     assert "$\\sqrt[3]{8}$" in out and "$x \\in [0,1]$" in out
     assert "[tex]left alone in code[/tex]" in out
+
+
+def test_gitlab_markdown_math_in_code_becomes_tex():
+    """GitLab renders $`a^2`$ and ```math blocks as code that KaTeX typesets in the browser."""
+    body = ('<p>Pythagoras: <code data-math-style="inline" class="code math js-render-math">a^2+b^2=c^2</code> '
+            'for right triangles, as usual.</p>'
+            '<pre data-canonical-lang="math" data-math-style="display" class="code math js-syntax-highlight '
+            'language-math js-render-math"><code><span class="line" lang="math">\\int_0^1 x\\,dx</span>\n'
+            '<span class="line" lang="math">= \\frac{1}{2}</span></code></pre>'
+            '<p>and <code>plain_code()</code> stays code.</p>')
+    out = extract_html(page(body)).text
+    assert "$a^2+b^2=c^2$" in out
+    assert "$$\\int_0^1 x\\,dx = \\frac{1}{2}$$" in out
+    assert "plain_code()" in out and "$plain_code()$" not in out
 
 
 def test_asciimath_script_is_kept_as_text():
@@ -353,13 +368,15 @@ def test_raw_hints_skip_only_passes_the_page_cannot_need():
         "<p>Plain \\(z\\)</p>",
         '<p>Wiki <span class="mwe-math-element"><img alt="\\sigma" src="x.svg"></span></p>',
         "<p>Forum [itex]a+b[/itex] and [MATH]c[/MATH]</p>",
+        '<p>GitLab <code data-math-style="inline" class="code math js-render-math">a^2</code></p>',
         "<p>No math here, only prose.</p>",
     ]
     for html in pages:
         fast, full = parse_html(html), parse_html(html)
         assert normalize_math(fast, RawHints.of(html)) == normalize_math(full, RawHints())
         assert etree_text(fast) == etree_text(full)
-    assert RawHints.of(pages[-1]) == RawHints(classed=False, mathml=False, delimiters=False, bbcode=False)
+    assert RawHints.of(pages[-1]) == RawHints(classed=False, mathml=False, delimiters=False, bbcode=False,
+                                              data_math=False)
     assert RawHints.of(pages[2]).delimiters and not RawHints.of(pages[2]).mathml
 
 

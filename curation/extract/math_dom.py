@@ -42,7 +42,7 @@ _PLACEHOLDER_ALT = re.compile(r"^(?:equation|formula|latex|tex|math|image|img|eq
 _MATH_IMG_SRC = re.compile(
     r"codecogs\.com|latex\.php|latex\.cgi|mimetex|mathtex\.cgi|/math/render/|wp\.com/latex|"
     r"s0\.wp\.com/latex|chart\.apis\.google\.com/chart\?cht=tx|chart\.googleapis\.com/chart\?cht=tx|"
-    r"quicklatex|latex\.codecogs|/render/math\?math=|"
+    r"quicklatex|latex\.codecogs|/render/math\?math=|/equation\?tex=|"
     # Sphinx imgmath's images, also by a relative path from the page's folder (``_images/math/``:
     # older Sphinx put no class on the display images, CVXOPT's manual).
     r"(?:^|/)_images/math/",
@@ -144,6 +144,7 @@ class RawHints:
     mathml: bool = True
     delimiters: bool = True
     bbcode: bool = True
+    data_math: bool = True
 
     @classmethod
     def of(cls, html: str) -> RawHints:
@@ -153,6 +154,7 @@ class RawHints:
             mathml="<math" in low or ":math" in low,
             delimiters="\\" in html or _BACKSLASH_REF.search(html) is not None,
             bbcode="tex]" in low or "[/math]" in low,
+            data_math="data-math-style" in low,
         )
 
 
@@ -278,6 +280,8 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
         replace_element(el, _wrap(tex, display), block=display)
         counts["img_alt"] += 1
 
+    if hints.data_math:
+        _rewrite_data_math_style(root, counts)
     _wrap_undelimited_math_class(root, counts)
     # Sphinx math blocks (<div class="math">\[...\]</div>) become paragraphs of their own.
     for el in list(root.iter("div")):
@@ -389,6 +393,26 @@ def _delims(text: str, counts: Counter) -> str:
 _UNDELIMITED_TAGS = {"span": False, "div": True}
 _MAX_UNDELIMITED = {False: 400, True: 2000}
 _DELIMITED_START = ("\\(", "\\[", "$", "\\begin")
+
+
+_MAX_DATA_MATH = 4000
+
+
+def _rewrite_data_math_style(root: etree._Element, counts: Counter) -> None:
+    """GitLab's Markdown math, typeset in the browser: ``<code data-math-style="inline">a^2</code>``
+    and ``<pre data-math-style="display"><code><span class="line">..</span></code></pre>``.
+
+    Being code, it would otherwise stay as bare TeX without delimiters.
+    """
+    for el in root.xpath(".//*[@data-math-style]"):
+        if el.getparent() is None:
+            continue
+        tex = "".join(el.itertext()).strip()
+        if not tex or len(tex) > _MAX_DATA_MATH:
+            continue
+        display = (el.get("data-math-style") or "").strip().lower() == "display"
+        replace_element(el, _wrap(tex, display), block=display)
+        counts["data_math_style"] += 1
 
 
 def _wrap_undelimited_math_class(root: etree._Element, counts: Counter) -> None:

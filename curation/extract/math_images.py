@@ -3,7 +3,7 @@
 Forum posts and blogs embed formulas as images rendered on the fly by a LaTeX service, and the
 TeX is in the URL: ``latex.codecogs.com/gif.latex?\\frac{a}{b}``, WordPress'
 ``s0.wp.com/latex.php?latex=x%5E2&bg=ffffff``, Google Charts' ``chart?cht=tx&chl=x^2``, GitHub's
-``render/math?math=x^2``, mimeTeX/mathTeX CGIs. Their alt text is often empty, or the file name.
+``render/math?math=x^2``, Zhihu's ``equation?tex=x^2``, mimeTeX/mathTeX CGIs. Their alt text is often empty, or the file name.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ _PARAM_SERVICES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?:^|[/.])wp\.com/latex\.php$|/latex\.php$", re.I), "latex"),
     (re.compile(r"chart\.(?:apis\.)?google(?:apis)?\.com/chart$", re.I), "chl"),
     (re.compile(r"/render/math$", re.I), "math"),
+    # Zhihu (and sites that copy its markup): <img src="https://www.zhihu.com/equation?tex=..">.
+    (re.compile(r"/equation$", re.I), "tex"),
 )
 # Services whose whole query string is the TeX (codecogs' ``<format>.latex`` / ``.image`` paths,
 # mimeTeX and mathTeX CGIs).

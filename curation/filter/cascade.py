@@ -31,7 +31,8 @@ _CONTENT_CUES: dict[str, re.Pattern[str]] = {
     "tex_inline": re.compile(r"\\\((?:(?!\\\)).){1,200}\\\)", re.S),
     "tex_display": re.compile(r"\\\[(?:(?!\\\]).){1,400}\\\]|\$\$[^$]{1,400}\$\$|\\begin\{(?:equation|align)", re.S),
     "math_class": re.compile(r"class=\"[^\"]*\bmath\b", re.I),
-    "latex_img": re.compile(r"codecogs|latex\.php|mimetex|/math/render/|wp\.com/latex|/render/math\?", re.I),
+    "latex_img": re.compile(r"codecogs|latex\.php|mimetex|/math/render/|wp\.com/latex|/render/math\?|equation\?tex=",
+                           re.I),
     # Pages made by LaTeX-to-HTML converters, whose formulas carry no math markup (hevea and
     # GAPDoc: curation/extract/math_dom.py turns their math into $..$; LaTeX2HTML, TeX4ht).
     "tex_generator": re.compile(r"<meta[^>]*(?:hevea|latex2html|tex4ht|gapdoc)", re.I),
@@ -56,7 +57,8 @@ _PRECHECK: dict[str, tuple[str, ...]] = {
     # The class value ends at a quote or a space after "math" ("mathjax" alone is not a cue).
     "math_class": ('math"', "math ", "math'"),
     # (GitHub's render/math is scanned only on pages with "math", as every literal holding a root.)
-    "latex_img": ("codecogs", "latex.php", "mimetex", "/math/render/", "wp.com/latex", "/render/math?"),
+    "latex_img": ("codecogs", "latex.php", "mimetex", "/math/render/", "wp.com/latex", "/render/math?",
+                  "equation?tex="),
     "tex_img_class": ("latex", "ql-img", "tex-image", '"tex"', '"tex ', ' tex"'),
     "tex_generator": ("hevea", "latex2html", "tex4ht", "gapdoc"),
     # One spelling only (double quotes, dollars): each literal is one more scan of every page.
