@@ -44,6 +44,33 @@ def test_jsonl_and_configurable_languages(tmp_path):
     assert rows[-1]["reason"].startswith("read_error:")
 
 
+def test_other_layouts_code_or_text_column_and_binary_content(tmp_path):
+    """codeparrot/github-code names the column ``code``; raw-blob dumps store bytes."""
+    p = tmp_path / "github_code.parquet"
+    pq.write_table(pa.Table.from_pylist([
+        {"repo_name": "a/b", "path": "x.py", "language": "Python", "code": "import sympy\nsympy.symbols('x')\n"},
+        {"repo_name": "a/b", "path": "y.py", "language": "Python", "code": "print('hi')\n"},
+    ]), p)
+    assert [r["reason"] for r in read_file(str(p), S, Counter())] == [None, "not_math_relevant"]
+    blobs = tmp_path / "blobs.parquet"
+    pq.write_table(pa.Table.from_pylist([
+        {"path": "T.lean", "language": "Lean", "content": b"theorem t : 2 = 2 := rfl\n"},
+        {"path": "U.lean", "language": "Lean", "content": b"\xff\xfe not utf-8 \xc3"},
+    ]), blobs)
+    rows = list(read_file(str(blobs), S, Counter()))
+    assert [r["reason"] for r in rows] == [None, "undecodable"]
+    assert rows[0]["text"].startswith("theorem t")
+
+
+def test_parquet_without_a_source_column_is_one_clear_reject(tmp_path):
+    p = tmp_path / "ids_only.parquet"
+    pq.write_table(pa.Table.from_pylist([{"blob_id": "ab12", "path": "x.py"}] * 3), p)
+    rows = list(read_file(str(p), S, Counter()))
+    assert len(rows) == 1 and rows[0]["text"] is None
+    assert rows[0]["reason"] == "read_error:NoCodeColumn"
+    assert "no source-code column" in rows[0]["meta"]["error"] and "blob_id" in rows[0]["meta"]["error"]
+
+
 @needs_shared
 def test_corpus_math_vs_nonmath():
     def kept(name):

@@ -1,4 +1,4 @@
-"""The Stack-style code: Parquet or JSON Lines with ``content``, ``path``, ``language``,
+"""The Stack-style code: Parquet or JSON Lines with ``content`` (or ``code``/``text``), ``path``, ``language``,
 ``repo_name``, ``license``. Keeps the configured languages and, per language, only files that are
 about math, in the spirit of AlgebraicStack (Llemma, Azerbayev et al. 2023, section 2 / appendix
 A.2): proof assistants and computer-algebra languages are math by nature and kept whole; general
@@ -20,6 +20,9 @@ from curation.extract.settings import ExtractSettings
 from curation.readers._common import doc_row, error_reason
 
 SOURCE = "code"
+# Where the file's text is: The Stack and StarCoderData call it ``content``, codeparrot's
+# github-code ``code``, many re-uploads ``text``.
+CONTENT_COLUMNS = ("content", "code", "text")
 
 # The Stack / GitHub linguist names (case-folded) -> our language keys.
 LANGUAGE_ALIASES = {
@@ -56,6 +59,10 @@ RELEVANCE: dict[str, re.Pattern] = {
                          r"quad|diff|int|limit|taylor|expm|lsqnonlin|fsolve)\s*\("),
     "octave": re.compile(r"\b(?:syms|solve|ode45|lsode|fzero|fminsearch|integral|eig|inv|det|quad|expm|fsolve)\s*\("),
 }
+
+
+class NoCodeColumn(ValueError):
+    """A Parquet file with none of CONTENT_COLUMNS (an index of blob ids, another dataset)."""
 
 
 def canonical_language(language: str | None, path: str | None) -> str | None:
@@ -95,7 +102,8 @@ def read_file(path: str, settings: ExtractSettings, counters: Counter) -> Iterat
             yield _document(rec, name, path, row_index, keep, settings)
     except Exception as exc:  # bad Parquet footer, truncated gzip, broken JSON line
         yield doc_row(SOURCE, path, f"file@{row_index + 1}", None,
-                      meta={"file": path, "rows_read": row_index + 1}, reason=error_reason(exc))
+                      meta={"file": path, "rows_read": row_index + 1, "error": str(exc)[:500]},
+                      reason=error_reason(exc))
 
 
 def _rows(path: str) -> Iterator[dict[str, Any]]:
@@ -104,9 +112,13 @@ def _rows(path: str) -> Iterator[dict[str, Any]]:
         import pyarrow.parquet as pq
 
         pf = pq.ParquetFile(path)
-        wanted = [c for c in ("content", "path", "language", "repo_name", "license", "licenses",
+        names = pf.schema_arrow.names
+        if not any(c in names for c in CONTENT_COLUMNS):
+            # Every row would be "empty": say what is wrong with the file once, and read nothing.
+            raise NoCodeColumn(f"no source-code column ({', '.join(CONTENT_COLUMNS)}) among {names[:20]}")
+        wanted = [c for c in (*CONTENT_COLUMNS, "path", "language", "repo_name", "license", "licenses",
                               "max_stars_repo_name", "max_stars_repo_path", "lang", "size")
-                  if c in pf.schema_arrow.names]
+                  if c in names]
         for batch in pf.iter_batches(batch_size=256, columns=wanted):
             yield from batch.to_pylist()
     elif lower.endswith((".jsonl", ".jsonl.gz", ".json.gz", ".ndjson")):
@@ -130,7 +142,12 @@ def _document(rec: dict[str, Any], name: str, path: str, row: int, keep: set[str
     origin = f"{repo}/{fpath}" if repo or fpath else f"{name}#{row}"
     offset = f"{name}#{row}"
     meta = {"repo_name": repo, "path": fpath, "language": language, "license": lic, "file": path, "row": row}
-    content = rec.get("content")
+    content = next((rec[c] for c in CONTENT_COLUMNS if rec.get(c) is not None), None)
+    if isinstance(content, bytes):  # a binary column (raw blobs)
+        try:
+            content = content.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
 
     def out(text: str | None, reason: str | None) -> dict[str, Any]:
         return doc_row(SOURCE, origin, offset, text, meta=meta, reason=reason)
