@@ -118,3 +118,138 @@ def test_corpus_books_math_survives():
         assert row["reason"] is None, (path, row["reason"])
         if d["label"] == "math":
             assert row["meta"]["n_display"] + row["meta"]["n_inline"] >= 10, path
+
+
+# --- TeX from package manuals (texlive-*-doc shapes the dev corpus lacked) ---------------------
+
+def _read_tex(tmp_path, name: str, data: bytes) -> dict:
+    p = tmp_path / name
+    p.write_bytes(data)
+    (row,) = list(read_file(str(p), S, Counter()))
+    return row
+
+
+# A manual that shows example documents: an indented pair inside its own environment (as
+# seminar-doc.tex and repere-doc.tex do), then an example holding only a file's last lines, then a
+# complete example (CodeDoc-manual.tex's shape). Text after the real \end{document} is not typeset.
+MANUAL = r"""\documentclass{article}
+\newcommand{\R}{\mathbb{R}}
+\begin{document}
+\section{Usage}
+\begin{example}
+  \documentclass{seminar}
+  \begin{document}
+  \begin{slide} Hello \end{slide}
+  \end{document}
+\end{example}
+For every $x \in \R$ we have $x^2 \ge 0$.
+\begin{example}
+\begin{myenv}
+\end{document} this line is skipped
+\end{myenv}
+\end{example}
+Hence $\int_0^1 x\,dx = \frac12$.
+\begin{example}
+\documentclass{codedoc}
+\begin{document}
+\input{implementation}
+\end{document}
+\end{example}
+Finally $a^2 + b^2 = c^2$.
+\end{document}
+Notes after the end: $e^{i\pi} = -1$.
+"""
+
+
+def test_example_documents_do_not_end_the_manual(tmp_path):
+    row = _read_tex(tmp_path, "manual.tex", MANUAL.encode())
+    text = row["text"]
+    assert row["meta"]["preamble_dropped"] and r"\newcommand" not in text
+    # Before: the body ended at the example's \end{document}, and all three formulas were lost.
+    for formula in (r"$x^2 \ge 0$", r"$\int_0^1 x\,dx = \frac12$", r"$a^2 + b^2 = c^2$"):
+        assert formula in text
+    assert "Notes after the end" not in text
+
+
+# A manual chapter (no preamble of its own) whose only \documentclass is in a code example, as in
+# pgf's pgfmanual-en-drivers.tex: before, the chapter was cut down to the example's body.
+CHAPTER_WITH_EXAMPLE = r"""\section{Supported Formats}
+When \TeX\ typesets a document, the width $w$ of a box satisfies $w \le \hsize$.
+\begin{codeexample}[code only]
+% example.tex
+\documentclass[dvisvgm]{minimal}
+\usepackage{tikz}
+\begin{document}
+Hello \tikz \fill (0,0) circle[radius=.75ex];
+\end{document}
+\end{codeexample}
+And then run the driver, which scales by $s = 72.27/72$.
+"""
+
+
+def test_chapter_whose_documentclass_is_an_example_keeps_its_text(tmp_path):
+    row = _read_tex(tmp_path, "chapter.tex", CHAPTER_WITH_EXAMPLE.encode())
+    assert row["meta"]["preamble_dropped"] is False
+    assert r"$w \le \hsize$" in row["text"] and "$s = 72.27/72$" in row["text"]
+
+
+# The header of statistik's sta_mytable.tex (texlive-science-doc; statistik, GPL-2.0-or-later,
+# Michael Niedermair), a Latin-1 file that says so; charset detection read it as cp775 ("³ber").
+STATISTIK_HEAD = """%%
+%% This is file `sta_mytable.tex',
+%% generated with the docstrip utility.
+%%
+%% The original source files were:
+%%
+%% statistik.dtx  (with options: `stamytable')
+%%
+%% statistik.sty  -- Statistiken \u00fcber Kapitel erstellen
+%% Copyright (C) 2003 Michael Niedermair
+%%
+%% This program is free software; you can redistribute it and/or modify
+%% it under the terms of the GNU General Public License as published by
+%% the Free Software Foundation; either version 2 of the License, or
+%% (at your option) any later version.
+%%
+\\documentclass{book}
+
+\\usepackage[latin1]{inputenc}
+
+\\usepackage[textable]{statistik}
+\\begin{document}
+\\chapter{\u00dcbersicht}
+Statistiken \u00fcber Kapitel erstellen, mit $n \\ge 1$ Seiten.
+\\end{document}
+"""
+
+
+def test_declared_latin1_is_used(tmp_path):
+    row = _read_tex(tmp_path, "sta_mytable.tex", STATISTIK_HEAD.encode("latin-1"))
+    assert row["reason"] is None and row["meta"]["charset"].endswith(":declared")
+    assert "\\chapter{\u00dcbersicht}" in row["text"] and "Statistiken \u00fcber Kapitel" in row["text"]
+
+
+def test_commented_out_inputenc_is_no_declaration(tmp_path):
+    # pst-uml-exemples.tex (texlive-pstricks-doc) comments out applemac and declares latin1.
+    tex = ("\\documentclass[11pt,a4paper,twoside]{article}\n  \\usepackage[T1]{fontenc}\n"
+           "  % \\usepackage[applemac]{inputenc}\n  \\usepackage[latin1]{inputenc}\n\\begin{document}\n"
+           "\\section{Exemple de diagramme de s\u00e9quences}\nCompil\u00e9 le \\today{} \u00e0 midi.\n\\end{document}\n")
+    row = _read_tex(tmp_path, "uml.tex", tex.encode("latin-1"))
+    assert "s\u00e9quences" in row["text"] and "Compil\u00e9 le" in row["text"]
+
+
+def test_single_byte_tex_that_detection_cannot_place_is_read(tmp_path):
+    # From pst-solides3d's par-keywords-en.tex (texlive-pstricks-doc; LPPL): its only non-ASCII
+    # byte is Latin-1 0xA3, used as a control symbol. Detection gave up: the file (468 formulas)
+    # was rejected as undecodable.
+    lines = [b"\\section{Alphabetical list of keywords}", b"\\def\\\xa3{\\hphantom{def}}",
+             b"\\begin{tabular}{ll}"]
+    lines += [b" &\\\xa3=%s&$x_1$ $y_1$ $z_1$ $x_2$ $y_2$ $z_2$ \\~ $u$ $v$&\\\\" % name
+              for name in (b"addv3d", b"subv3d", b"vectprod3d", b"milieu3d", b"sympoint3d")]
+    lines.append(b"\\end{tabular}")
+    row = _read_tex(tmp_path, "par-keywords-en.tex", b"\n".join(lines) + b"\n")
+    assert row["reason"] is None and row["meta"]["charset"] == "latin-1:fallback"
+    assert "\\\u00a3=addv3d&$x_1$ $y_1$" in row["text"] and row["meta"]["n_inline"] == 40
+    # Binary junk with a .tex name stays undecodable.
+    junk = _read_tex(tmp_path, "junk.tex", bytes(range(256)) * 40)
+    assert junk["reason"] == "undecodable"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import posixpath
 import re
 
@@ -15,6 +16,29 @@ _DOCCLASS = re.compile(r"^[ \t]*\\(?:documentclass|documentstyle)\b", re.M)
 _BEGIN_DOC = re.compile(r"^[ \t]*\\begin\{document\}", re.M)
 _END_DOC = re.compile(r"\\end\{document\}")
 _PLAIN_BYE = re.compile(r"\\bye\b")
+_DOC_MARK = re.compile(r"^[ \t]*\\(begin|end)\{document\}", re.M)
+# Before a real \documentclass come only comments and setup (\RequirePackage, \def,
+# filecontents): a sectioning command or another environment means the class is in an example.
+_BODY_BEFORE = re.compile(r"\\(?:part|chapter|(?:sub)*section|paragraph)\*?\s*[\[{]|\\begin\{(?!filecontents)")
+# inputenc options (and the \inputencoding, ``!TEX encoding`` and Emacs ``coding:`` spellings)
+# -> Python codecs. latin1 decodes as cp1252, as browsers do for ISO-8859-1 (its 0x80-0x9F are
+# controls, which authors' editors filled with cp1252 quotes and dashes).
+# (pattern, lives in a comment): a commented-out \usepackage[..]{inputenc} declares nothing.
+_DECLARED = (
+    (re.compile(rb"\\usepackage\s*\[([^\]\n]{1,80})\]\s*\{inputenc\}"), False),
+    (re.compile(rb"\\inputencoding\s*\{([^}\n]{1,20})\}"), False),
+    (re.compile(rb"%\s*!TEX\s+encoding\s*=\s*([\w-]{1,20})", re.I), True),
+    (re.compile(rb"-\*-.{0,40}?coding:\s*([\w-]{1,20})"), True),
+)
+_TEX_CODECS = {
+    "latin1": "cp1252", "iso-8859-1": "cp1252", "iso8859-1": "cp1252", "ansinew": "cp1252", "cp1252": "cp1252",
+    "latin9": "iso8859-15", "latin-9": "iso8859-15", "iso-8859-15": "iso8859-15", "latin2": "iso8859-2",
+    "iso-8859-2": "iso8859-2", "latin3": "iso8859-3", "latin4": "iso8859-4", "latin5": "iso8859-9",
+    "latin10": "iso8859-16", "cp1250": "cp1250", "cp1251": "cp1251", "cp1257": "cp1257", "cp437": "cp437",
+    "cp850": "cp850", "cp852": "cp852", "cp858": "cp858", "cp865": "cp865", "cp866": "cp866",
+    "koi8-r": "koi8_r", "koi8-u": "koi8_u", "applemac": "mac_roman", "macce": "mac_latin2",
+    "utf8": "utf-8", "utf-8": "utf-8", "latin-1": "cp1252",
+}
 _DISPLAY = re.compile(r"\\begin\{(equation|align|gather|multline|eqnarray|displaymath|math)\*?\}|\\\[|\$\$")
 _INLINE = re.compile(r"(?<![\\$])\$(?!\$)[^$]+?(?<!\\)\$|\\\(")
 
@@ -98,14 +122,92 @@ def resolve_inputs(main: str, files: dict[str, str], max_depth: int) -> tuple[st
     return expand(main, 0, (main,)), stats
 
 
+def _mask_verbatim(tex: str) -> str:
+    """``tex`` with closed verbatim-like environments blanked (same length, so offsets hold)."""
+    parts, pos = [], 0
+    for start, end in _verbatim_spans(tex):
+        parts.append(tex[pos:start])
+        parts.append(" " * (end - start))
+        pos = end
+    parts.append(tex[pos:])
+    return "".join(parts)
+
+
 def document_body(tex: str) -> tuple[str, bool]:
-    """The text between \\begin{document} and \\end{document} (the preamble is macro setup)."""
-    b = _BEGIN_DOC.search(tex)
-    d = _DOCCLASS.search(tex)
-    if not b or not d or d.start() > b.start():  # plain TeX, or \begin{document} in an example
+    """The text between \\begin{document} and its \\end{document} (the preamble is macro setup).
+
+    Package manuals show whole example documents, in ``verbatim`` or in listing environments of
+    their own (``codeexample``, ``LTXexample``, ...). So the preamble is dropped only when
+    ``\\documentclass`` opens the file (no sectioning or environment before it: a manual chapter
+    whose first ``\\documentclass`` sits in an example keeps all its text), and the body ends at
+    the ``\\end{document}`` that balances its ``\\begin{document}``: an example's own pair,
+    each at the start of a line, no longer cuts the manual at the example.
+    """
+    masked = _mask_verbatim(tex)
+    d = _DOCCLASS.search(masked)
+    b = _BEGIN_DOC.search(masked, d.end()) if d else None
+    if not d or not b or _BODY_BEFORE.search(masked, 0, d.start()):  # plain TeX, a chapter, an example
         return tex, False
-    e = _END_DOC.search(tex, b.end())
-    return tex[b.end() : e.start() if e else len(tex)], True
+    depth, end = 1, None
+    for m in _DOC_MARK.finditer(masked, b.end()):
+        depth += 1 if m.group(1) == "begin" else -1
+        if depth == 0:
+            end = m.start()
+            break
+    if end is not None and _BEGIN_DOC.search(masked, end):
+        # Another document starts after it: that \end{document} stood alone in an example (a
+        # listing of a file's last lines); the file's own end is its last one.
+        end = [m for m in _DOC_MARK.finditer(masked, end) if m.group(1) == "end"][-1].start()
+    if end is None:  # unbalanced: the last \end{document} anywhere, else the end of the file
+        ends = list(_END_DOC.finditer(masked, b.end()))
+        end = ends[-1].start() if ends else len(tex)
+    return tex[b.end() : end], True
+
+
+def decode_tex(data: bytes) -> tuple[str | None, str]:
+    """TeX bytes to text: UTF-8, else the encoding the file declares, else detection, else Latin-1.
+
+    Non-UTF-8 TeX (latin1, cp1250, koi8-r...) says so in ``\\usepackage[..]{inputenc}``;
+    detection guesses from a few accented letters in a sea of ASCII markup and misreads them
+    (German latin1 files came out as cp775). TeX is mostly ASCII markup: a file detection
+    cannot place is still worth its markup and formulas, so it is read as Latin-1 (every byte
+    decodes) unless it holds NUL bytes or is mostly non-ASCII (then it is not text).
+    """
+    from curation.readers._common import decode_text
+
+    if not data.startswith(codecs.BOM_UTF8):
+        try:
+            return data.decode("utf-8"), "utf-8:default"
+        except UnicodeDecodeError:
+            pass
+        declared = _declared_codec(data)
+        # cp1252 leaves five bytes undefined; ISO-8859-1 itself decodes them (as controls).
+        for codec in (declared, "latin-1") if declared == "cp1252" else (declared,):
+            if codec:
+                try:
+                    return data.decode(codec), f"{codec}:declared"
+                except UnicodeDecodeError:
+                    pass
+    text, how = decode_text(data)
+    if text is not None:
+        return text, how
+    if b"\0" not in data and len(data.translate(None, bytes(range(128)))) <= 0.3 * len(data):
+        return data.decode("latin-1"), "latin-1:fallback"
+    return None, how
+
+
+def _declared_codec(data: bytes) -> str | None:
+    """The codec of the first encoding declaration (a commented-out ``\\usepackage`` is none)."""
+    for rx, in_comment in _DECLARED:
+        for m in rx.finditer(data):
+            line = data[data.rfind(b"\n", 0, m.start()) + 1 : m.start()]
+            if not in_comment and b"%" in line.replace(b"\\%", b""):
+                continue
+            for opt in m.group(1).decode("ascii", "ignore").split(","):
+                codec = _TEX_CODECS.get(opt.strip().lower())
+                if codec:
+                    return codec
+    return None
 
 
 def math_counts(tex: str) -> dict[str, int]:

@@ -21,7 +21,14 @@ from curation.extract.html import ExtractTimeout, extract_fragment, time_limit
 from curation.extract.settings import ExtractSettings
 from curation.readers._archive import UnsafeArchive, open_zip, read_tar, read_zip_member, safe_member_name
 from curation.readers._common import decode_text, doc_row, error_reason
-from curation.readers._tex import document_body, find_main, math_counts, resolve_inputs, strip_comments
+from curation.readers._tex import (
+    decode_tex,
+    document_body,
+    find_main,
+    math_counts,
+    resolve_inputs,
+    strip_comments,
+)
 
 SOURCE = "books"
 TEX_SUFFIXES = (".tex", ".ltx", ".latex", ".bbl", ".sty", ".cls", ".def")
@@ -79,7 +86,7 @@ def _finish_tex(path: str, tex: str, meta: dict[str, Any], settings: ExtractSett
 
 
 def _tex_file(path: str, settings: ExtractSettings) -> dict[str, Any]:
-    text, how = decode_text(_read_capped(path, settings))
+    text, how = decode_tex(_read_capped(path, settings))
     meta: dict[str, Any] = {"file": path, "format": "tex", "charset": how}
     if text is None:
         return doc_row(SOURCE, path, 0, None, meta=meta, reason="undecodable")
@@ -91,7 +98,8 @@ def _tex_file(path: str, settings: ExtractSettings) -> dict[str, Any]:
         target = safe_member_name(ref if ref.endswith(".tex") else ref + ".tex")
         full = os.path.join(folder, target) if target else None
         if full and os.path.isfile(full) and target not in files:
-            sub, _ = decode_text(open(full, "rb").read())
+            with open(full, "rb") as fh:
+                sub, _ = decode_tex(fh.read())
             if sub is not None:
                 files[target] = sub
     tex, stats = resolve_inputs(name, files, settings.max_tex_input_depth)
@@ -111,7 +119,7 @@ def _tarball(path: str, settings: ExtractSettings, counters: Counter) -> dict[st
         counters["tar_members_skipped_unsafe"] += skipped
     files: dict[str, str] = {}
     for name, data in raw.items():
-        text, _ = decode_text(data)
+        text, _ = decode_tex(data)
         if text is not None:
             files[name] = text
     tex_files = {n: t for n, t in files.items() if n.lower().endswith((".tex", ".ltx", ".latex"))}
