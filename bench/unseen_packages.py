@@ -45,6 +45,7 @@ sys.path.insert(0, str(REPO))
 
 from curation.extract.charset import decode_html  # noqa: E402
 from curation.extract.html import ExtractTimeout, extract_html  # noqa: E402
+from curation.extract.settings import ExtractSettings  # noqa: E402
 from curation.filter.cascade import CascadeGate  # noqa: E402
 from curation.filter.math_classifier import MathClassifier  # noqa: E402
 from curation.filter.math_features import raw_counts  # noqa: E402
@@ -321,8 +322,14 @@ def run_pipeline(page: Page, data: bytes, gate: CascadeGate, clf: MathClassifier
     page.gate_pass = decision.passed
     page.gate_by = decision.signals.get("passed_by")
     page.gate_fast_score = decision.signals.get("fast_score")
+    listing = False
     try:
-        text = extract_html(html, page.url).text
+        result = extract_html(html, page.url)
+        text = result.text
+        # The web reader's source-listing rule (ExtractSettings.max_code_share).
+        limit = ExtractSettings().max_code_share
+        listing = limit < 1 and result.meta.get("code_share", 0.0) >= limit
+        page.extract_error = "source_listing" if listing else None
     except ExtractTimeout:
         text, page.extract_error = "", "timeout"
     c = raw_counts(text, max_chars=len(text) + 1)
@@ -331,7 +338,7 @@ def run_pipeline(page: Page, data: bytes, gate: CascadeGate, clf: MathClassifier
     page.our_count_head = head["tex_inline"] + head["tex_display"]
     page.text_chars = len(text)
     page.score = float(clf.score([text])[0])
-    page.kept = page.gate_pass and page.score >= threshold
+    page.kept = page.gate_pass and not listing and page.score >= threshold
     page.text_head = " ".join(text[:200].split())
     return page
 
@@ -397,6 +404,8 @@ def fn_reasons(fns: list[Page]) -> Counter:
     for p in fns:
         if not p.gate_pass:
             out["gate rejected"] += 1
+        elif p.extract_error == "source_listing":
+            out["rejected as a source listing"] += 1
         elif p.our_count < LABEL_MIN_FORMULAS:
             out["extraction kept < 3 formulas"] += 1
         elif p.our_count_head < LABEL_MIN_FORMULAS:

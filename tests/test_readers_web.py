@@ -280,3 +280,32 @@ def test_plan_tasks_cuts_each_file_into_equal_ranges(tmp_path):
     small = tmp_path / "small.warc.gz"
     small.write_bytes(b"\0" * (MIN_SPLIT_BYTES - 1))
     assert plan_tasks([("web", str(small))], parallelism=64) == [("web", str(small), 0, -1)]
+
+
+# A Doxygen source page (Eigen's *_source.html shape) and a Sphinx page with one short example.
+_SOURCE_PAGE = ("<html><body><div class='header'><div class='title'>MathFunctions.h</div></div>"
+                "<div class='contents'><div class='fragment'>"
+                + "".join(f"<div class='line'><span class='lineno'>{i}</span> template&lt;typename Scalar&gt; "
+                          f"Scalar pow{i}(const Scalar&amp; x) {{ return x * x; }}</div>" for i in range(60))
+                + "</div></div></body></html>")
+_PROSE_WITH_CODE = ("<html><body><main><h1>Least squares</h1><p>"
+                    + "We minimise the squared residual of the linear model over all coefficients. " * 6
+                    + "</p><pre>x = lstsq(A, b)</pre></main></body></html>")
+
+
+def test_source_listings_are_rejected_but_pages_with_examples_are_kept(tmp_path):
+    path = tmp_path / "src.warc.gz"
+    with open(path, "wb") as fh:
+        w = WARCWriter(fh, gzip=True)
+        _response(w, "https://eigen.example/MathFunctions_8h_source.html", _SOURCE_PAGE.encode(), "text/html")
+        _response(w, "https://docs.example/lstsq.html", _PROSE_WITH_CODE.encode(), "text/html")
+    rows = {r["origin"]: r for r in read_file(str(path), S, Counter())}
+    listing = rows["https://eigen.example/MathFunctions_8h_source.html"]
+    assert listing["reason"] == "source_listing"
+    assert listing["meta"]["code_share"] >= S.max_code_share
+    kept = rows["https://docs.example/lstsq.html"]
+    assert kept["reason"] is None and "lstsq(A, b)" in kept["text"]
+    assert 0 < kept["meta"]["code_share"] < 0.1
+    # max_code_share=1.0 keeps listings
+    rows = {r["origin"]: r for r in read_file(str(path), ExtractSettings(max_code_share=1.0), Counter())}
+    assert rows["https://eigen.example/MathFunctions_8h_source.html"]["reason"] is None

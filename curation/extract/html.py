@@ -156,6 +156,9 @@ def extract_html(html: str, url: str | None = None, settings: ExtractSettings | 
         meta: dict[str, Any] = {"extractor": settings.main_content, "math_markup": dict(counts)}
         if layout_tables:
             meta["layout_tables"] = layout_tables
+        share = code_share(tree)
+        if share:
+            meta["code_share"] = round(share, 3)
         if settings.main_content == "resiliparse":
             _content_lists_to_paragraphs(tree)
             _glue_symbol_nodes(tree)
@@ -278,6 +281,20 @@ _HIDING_DECLARATION = re.compile(r"(?:display\s*:\s*none|visibility\s*:\s*hidden
 # The hidden element must hold most of the page's text, and enough of it to be a page.
 _REVEAL_SHARE = 0.5
 _REVEAL_MIN_CHARS = 200
+
+
+_FRAGMENT = "contains(concat(' ', normalize-space(@class), ' '), ' fragment ')"
+_RENDERED = "not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)"
+_CODE_TEXT_XPATH = f"//body//text()[(ancestor::pre or ancestor::*[{_FRAGMENT}]) and {_RENDERED}]"
+_BODY_TEXT_XPATH = f"//body//text()[{_RENDERED}]"
+
+
+def code_share(tree: etree._Element) -> float:
+    """Share of the body's visible text inside code blocks (<pre>, Doxygen's ``div.fragment``)."""
+    code = sum(len(t.strip()) for t in tree.xpath(_CODE_TEXT_XPATH))
+    if not code:
+        return 0.0
+    return code / max(sum(len(t.strip()) for t in tree.xpath(_BODY_TEXT_XPATH)), 1)
 
 
 def _text_len(el: etree._Element) -> int:

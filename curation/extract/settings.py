@@ -30,6 +30,13 @@ class ExtractSettings(Settings):
     # units/philosophy.html, 9 of 108 on functions/elementary.html); the issue's target is >= 98%
     # of DOM formulas kept per markup kind, so any page below 0.98 is a loss we do not accept.
     min_math_recall: float = Field(default=0.98, ge=0, le=1)
+    # A web page whose text is at least this share code blocks (<pre>, Doxygen's div.fragment;
+    # extract_html's meta.code_share) is a source listing (Sphinx viewcode's _modules/ pages,
+    # Doxygen's *_source.html): the web reader rejects it as "source_listing" (1.0 keeps them). Code comes in through the code source, with its licence and
+    # language. On the dev crawl no math page reaches 0.9; on 17 unseen doc packages (bench/
+    # unseen_packages.py) no math page reaches 0.95, and 9 kept non-math pages do (Eigen, QuTiP),
+    # while notebooks rendered as pages stay under (statsmodels' examples: <= 0.91).
+    max_code_share: float = Field(default=0.95, gt=0, le=1)
     # Archives (arXiv tarballs, EPUB, .7z dumps): refuse to unpack more than this many bytes in
     # total or this many members, and any member whose compression ratio exceeds the limit
     # (zip-bomb defence; real TeX/XHTML compresses 3-10x, bombs 1000x and more).
