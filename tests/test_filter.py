@@ -337,3 +337,40 @@ def test_word_count_skips_symbol_only_words_as_gopher_does():
         expected = sum(1 for w in words(text) if any(c.isalnum() for c in w))
         assert quality_signals(text, "web", settings)["n_words"] == expected, text
     assert quality_signals(texts[0], "web", settings)["n_words"] == 7  # x 1 2 a_b 中 文 ー
+
+
+# ---- TeX books: a math document has formulas (min_tex_formulas) --------------------------------
+
+_MANUAL_PROSE = ("This package draws the symbols used in circuit diagrams. Load it in the preamble and "
+                 "use the commands below inside a picture environment; every command takes the "
+                 "position of the symbol and an optional label. ")
+
+
+def _tex_book(tmp_path, name: str, n_formulas: int) -> dict:
+    from collections import Counter
+
+    from curation.extract.settings import ExtractSettings
+    from curation.readers.books import read_file
+
+    body = "\n\n".join(f"{_MANUAL_PROSE} The resistor at $x_{{{i}}} = {i}$ is drawn first." for i in range(n_formulas))
+    path = tmp_path / name
+    path.write_text("\\documentclass{article}\n\\begin{document}\n" + body + "\n\\end{document}\n")
+    (doc,) = read_file(str(path), ExtractSettings(), Counter())
+    return doc
+
+
+def test_tex_books_need_min_tex_formulas_even_when_the_classifier_is_sure(tmp_path):
+    few, many = _tex_book(tmp_path, "manual.tex", 12), _tex_book(tmp_path, "notes.tex", 25)
+    assert (few["meta"]["n_inline"], many["meta"]["n_inline"]) == (12, 25)
+    plain = _doc(ENGLISH_MATH.replace("$", "") * 2, source="books", origin="plain.txt")
+    plain["meta"] = {"format": "txt"}
+    rows = {r["origin"]: r for r in _run([few, many, plain]).batch.to_pylist()}
+    assert rows[few["origin"]]["reason"] == "too_few_formulas"
+    assert json.loads(rows[few["origin"]]["quality"])["tex_formulas"] == 12
+    assert rows[many["origin"]]["reason"] != "too_few_formulas"
+    # plain text marks no formula: the count says nothing there
+    assert "tex_formulas" not in json.loads(rows["plain.txt"]["quality"])
+    assert rows["plain.txt"]["reason"] != "too_few_formulas"
+    # 0 turns the rule off
+    off = {r["origin"]: r for r in _run([few], FilterSettings(min_tex_formulas=0)).batch.to_pylist()}
+    assert off[few["origin"]]["reason"] != "too_few_formulas"

@@ -29,15 +29,28 @@ def score_batch(batch: pa.RecordBatch, settings: FilterSettings,
     sources = batch.column("source").to_pylist()
     langs, lang_scores = lid.identify(texts)
     old_quality = batch.column("quality").to_pylist()
+    metas = batch.column("meta").to_pylist()
     quality = []
-    for text, source, old in zip(texts, sources, old_quality, strict=True):
+    for text, source, old, meta in zip(texts, sources, old_quality, metas, strict=True):
         sig = loads_meta(old)
         sig.update(quality_signals(text or "", source, settings))
+        sig.update(tex_signals(loads_meta(meta)))
         quality.append(json.dumps(sig, sort_keys=True))
     batch = with_column(batch, "lang", pa.array(langs, pa.string()))
     batch = with_column(batch, "lang_score", pa.array(lang_scores, pa.float32()))
     batch = with_column(batch, "quality", pa.array(quality, pa.string()))
     return with_column(batch, "math_score", pa.array(clf.score(texts), pa.float32()))
+
+
+_TEX_FORMATS = ("tex", "tex_archive")
+
+
+def tex_signals(meta: dict[str, Any]) -> dict[str, int]:
+    """``tex_formulas``: the formulas the books reader counted in a TeX source (TeX marks every
+    formula, so the count is exact); nothing for other formats, where math may be unmarked."""
+    if meta.get("format") not in _TEX_FORMATS or "n_display" not in meta:
+        return {}
+    return {"tex_formulas": int(meta.get("n_display", 0)) + int(meta.get("n_inline", 0))}
 
 
 def decide_row(source: str, lang: str | None, lang_score: float | None, quality: dict[str, Any],
@@ -50,6 +63,10 @@ def decide_row(source: str, lang: str | None, lang_score: float | None, quality:
         return "empty_text"
     if quality.get("n_words", 0) < settings.min_words_for(source):
         return "too_short"
+    # Before the classifier's exemption: the classifier reads three formulas as a math page, and
+    # scores a package manual with a dozen $..$ symbols at 0.999.
+    if quality.get("tex_formulas", settings.min_tex_formulas) < settings.min_tex_formulas:
+        return "too_few_formulas"
     sure_math = (math_score or 0.0) >= settings.math_exempt_score
     if source in settings.lang_sources:
         if lang is None:
