@@ -156,7 +156,7 @@ def extract_html(html: str, url: str | None = None, settings: ExtractSettings | 
         meta: dict[str, Any] = {"extractor": settings.main_content, "math_markup": dict(counts)}
         if layout_tables:
             meta["layout_tables"] = layout_tables
-        share = code_share(tree)
+        share = code_share(tree, fragments="fragment" in html)
         if share:
             meta["code_share"] = round(share, 3)
         if settings.main_content == "resiliparse":
@@ -273,32 +273,44 @@ _SHORT_TEXT_XPATH = ("//text()[string-length(.) <= 12 and "
 
 # Inline hiding that a script lifts once the page is ready. resiliparse's main-content rules drop
 # every element hidden this way (as they should: menus, modals, cookie banners).
-# (XPath 1.0 has no lower-case(): translate() lowercases the letters of the two declarations and
-# deletes spaces.)
-_STYLE = "translate(@style, 'ABDEHILNOPSTVY ', 'abdehilnopstvy')"
-_HIDDEN_XPATH = f"//*[@hidden or contains({_STYLE}, 'display:none') or contains({_STYLE}, 'visibility:hidden')]"
 _HIDING_DECLARATION = re.compile(r"(?:display\s*:\s*none|visibility\s*:\s*hidden)\s*(?:!\s*important)?\s*;?", re.I)
+# An element that holds half the page's text sits near the top of the tree (the recipe's wrapper
+# is a child of <body>): the body and its first four levels are searched, by absolute paths, which
+# cost a tenth of a search of the whole tree (``//*``).
+_SHALLOW_ATTRIBUTED = " | ".join(
+    "/html/body" + "/*" * depth + "[@hidden or @style]" for depth in range(5))
 # The hidden element must hold most of the page's text, and enough of it to be a page.
 _REVEAL_SHARE = 0.5
 _REVEAL_MIN_CHARS = 200
+# Lengths are XPath's normalize-space lengths, computed in C (a Python walk over every text node
+# cost a third of the extraction).
+_VISIBLE_LEN = "string-length(normalize-space(.))"
+_UNRENDERED = ("script", "style", "noscript", "template")
 
 
-_FRAGMENT = "contains(concat(' ', normalize-space(@class), ' '), ' fragment ')"
-_RENDERED = "not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)"
-_CODE_TEXT_XPATH = f"//body//text()[(ancestor::pre or ancestor::*[{_FRAGMENT}]) and {_RENDERED}]"
-_BODY_TEXT_XPATH = f"//body//text()[{_RENDERED}]"
+def _visible_len(el: etree._Element) -> float:
+    """Characters of text a reader sees under ``el`` (script and style text left out)."""
+    return el.xpath(_VISIBLE_LEN) - sum(u.xpath(_VISIBLE_LEN) for u in el.iter(*_UNRENDERED) if u is not el)
 
 
-def code_share(tree: etree._Element) -> float:
-    """Share of the body's visible text inside code blocks (<pre>, Doxygen's ``div.fragment``)."""
-    code = sum(len(t.strip()) for t in tree.xpath(_CODE_TEXT_XPATH))
-    if not code:
+def _outermost(blocks: list[etree._Element]) -> list[etree._Element]:
+    inside = set(blocks)
+    return [b for b in blocks if not any(a in inside for a in b.iterancestors())]
+
+
+def code_share(tree: etree._Element, fragments: bool = True) -> float:
+    """Share of the body's visible text inside code blocks (<pre>; Doxygen's ``div.fragment``
+    when ``fragments``, which the caller can rule out from the raw page)."""
+    body = tree.find(".//body")
+    if body is None:
         return 0.0
-    return code / max(sum(len(t.strip()) for t in tree.xpath(_BODY_TEXT_XPATH)), 1)
-
-
-def _text_len(el: etree._Element) -> int:
-    return sum(len(t.strip()) for t in el.itertext())
+    blocks = list(body.iter("pre"))
+    if fragments:
+        blocks += [d for d in body.iter("div") if "fragment" in (d.get("class") or "").split()]
+    if not blocks:
+        return 0.0
+    code = sum(b.xpath(_VISIBLE_LEN) for b in _outermost(blocks))
+    return min(code / max(_visible_len(body), 1.0), 1.0) if code else 0.0
 
 
 def _reveal_hidden_page(tree: etree._Element) -> None:
@@ -310,15 +322,16 @@ def _reveal_hidden_page(tree: etree._Element) -> None:
     page, so the text is the page: without this, such a page came out empty. A hidden element
     that holds less than half the text (a menu, a modal, a spoiler) stays hidden.
     """
-    hidden = tree.xpath(_HIDDEN_XPATH)
+    hidden = [el for el in tree.xpath(_SHALLOW_ATTRIBUTED)
+              if el.get("hidden") is not None or _HIDING_DECLARATION.search(el.get("style") or "")]
     if not hidden:
         return
     body = tree.find(".//body")
-    total = _text_len(body if body is not None else tree)
+    total = _visible_len(body if body is not None else tree)
     for el in hidden:
-        if el.getparent() is None or el.tag in ("script", "style", "template", "noscript"):
+        if el.getparent() is None or el.tag in _UNRENDERED:
             continue
-        size = _text_len(el)
+        size = _visible_len(el)
         if size >= _REVEAL_MIN_CHARS and size >= _REVEAL_SHARE * total:
             el.attrib.pop("hidden", None)
             if el.get("style") is not None:
