@@ -129,6 +129,14 @@ def _build_inputs(root: Path, inp: Path, net_url: str) -> dict[str, Path]:
                     http_block(page("openers", "<p>" + "\\(" * 150_000 + "</p>")), n=30),
         warc_record("http://re.example/display-openers",
                     http_block(page("openers", "<p>" + "\\[" * 150_000 + "</p>")), n=31),
+        # a formula-image URL of a million rendering options; a DOCTYPE subset that never closes
+        warc_record("http://re.example/codecogs-options", http_block(page(
+            "options", '<p>See <img src="https://latex.codecogs.com/gif.latex?' + "\\inline&space;" * 150_000
+            + 'x" alt=""/> here, in a paragraph of prose long enough to be kept as content.</p>')), n=33),
+        warc_record("http://re.example/doctype-subset", http_block(
+            ("<!DOCTYPE html [" + "<!ENTITY a 'b'>" * 100_000 + "\n<html><body><main><p>"
+             + "An ordinary paragraph of prose that an extractor keeps as content. " * 4
+             + "</p></main></body></html>").encode()), n=34),
         warc_record("http://net.example/xxe", http_block(
             (f'<?xml version="1.0"?>\n<?xml-stylesheet href="{net_url}style.xsl"?>\n{hostile_dtd}\n'
              f'<html><head><link rel="stylesheet" href="{net_url}a.css"/><script src="{net_url}a.js"></script>'
@@ -306,7 +314,7 @@ def test_invalid_utf8_and_wrong_charset_labels(bad_run):
 
 
 def test_regex_bait_pages_finish_within_the_time_limit(bad_run):
-    for name in ("inline-openers", "display-openers"):
+    for name in ("inline-openers", "display-openers", "codecogs-options", "doctype-subset"):
         outcome, _row = _outcome(bad_run, f"http://re.example/{name}")
         assert outcome == "kept", (name, outcome)  # extract_timeout here would mean O(n^2) again
 

@@ -34,7 +34,8 @@ _MAX_TEX = 2000
 
 def tex_from_image_url(src: str | None) -> str | None:
     """The TeX a formula-service URL renders, or None when ``src`` is not such a URL."""
-    if not src or "?" not in src:
+    # Percent-encoding at most triples a formula: a longer URL is no formula (and bounds the work).
+    if not src or "?" not in src or len(src) > 4 * _MAX_TEX:
         return None
     parts = urlsplit(src.strip())
     where = f"{parts.netloc}{parts.path}"
@@ -48,9 +49,12 @@ def tex_from_image_url(src: str | None) -> str | None:
     return None
 
 
+_MAX_OPTIONS = 8
+
+
 def _tidy(tex: str) -> str | None:
     tex = tex.strip()
-    while True:
+    for _ in range(_MAX_OPTIONS):  # a few options lead the formula; bounded whatever the URL holds
         stripped = _RENDER_OPTIONS.sub("", tex, count=1)
         if stripped == tex:
             break
