@@ -164,6 +164,9 @@ def _build_inputs(root: Path, inp: Path, net_url: str) -> dict[str, Path]:
          container=container_xxe)
     (books / "regex.tex").write_text(
         TEX.replace("here.", "here.\n" + "\\begin{comment}" * 40_000 + "\n" + "\\input{" * 40_000))
+    # not UTF-8 (so its encoding declarations are read), with 100,000 of them on one line
+    (books / "encodings.tex").write_bytes(
+        TEX.replace("here.", "here. \xe9\n").encode("latin-1") + b"%" + b"\\inputencoding{zz}" * 100_000 + b"\n")
     (books / "sneaky.tex").write_text(
         TEX.replace("here.", f"here.\n\\input{{../../../secret.txt}}\n\\input{{{secret}}}\n"))
 
@@ -352,6 +355,8 @@ def test_tex_regex_bait_and_input_outside_its_folder(bad_run):
     books = bad_run["inp"] / "books"
     outcome, row = _outcome(bad_run, str(books / "regex.tex"))
     assert outcome == "kept" and "$a^2+b^2=c^2$" in row["text"]  # not extract_timeout
+    outcome, row = _outcome(bad_run, str(books / "encodings.tex"))
+    assert outcome == "kept" and "$a^2+b^2=c^2$" in row["text"]  # the declaration scan is bounded
     outcome, row = _outcome(bad_run, str(books / "sneaky.tex"))
     assert outcome == "kept" and SECRET not in row["text"]
     assert json.loads(row["meta"])["inputs_resolved"] == 0

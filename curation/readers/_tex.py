@@ -196,8 +196,14 @@ def decode_tex(data: bytes) -> tuple[str | None, str]:
     return None, how
 
 
+# Declarations sit in the preamble or the first lines; a bounded head also bounds the work on a
+# hostile file (each match looks back to its line start).
+_DECLARATION_HEAD = 64 * 1024
+
+
 def _declared_codec(data: bytes) -> str | None:
     """The codec of the first encoding declaration (a commented-out ``\\usepackage`` is none)."""
+    data = data[:_DECLARATION_HEAD]
     for rx, in_comment in _DECLARED:
         for m in rx.finditer(data):
             line = data[data.rfind(b"\n", 0, m.start()) + 1 : m.start()]
