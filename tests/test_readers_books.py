@@ -253,3 +253,20 @@ def test_single_byte_tex_that_detection_cannot_place_is_read(tmp_path):
     # Binary junk with a .tex name stays undecodable.
     junk = _read_tex(tmp_path, "junk.tex", bytes(range(256)) * 40)
     assert junk["reason"] == "undecodable"
+
+
+def test_pandoc_epub3_with_mathml_keeps_every_formula():
+    """A real tool's EPUB (tests/data/README.md): every <math> of the chapters becomes TeX."""
+    import re
+    from pathlib import Path
+
+    epub = Path(__file__).parent / "data" / "pandoc_testmath.epub"
+    with zipfile.ZipFile(epub) as z:
+        chapters = [z.read(n).decode("utf-8") for n in z.namelist() if n.startswith("EPUB/text/ch")]
+    in_source = sum(len(re.findall(r"<math[\s>]", c)) for c in chapters)
+    (doc,) = read_file(str(epub), ExtractSettings(), Counter())
+    assert doc["reason"] is None and doc["meta"]["format"] == "epub"
+    assert doc["meta"]["math_markup"]["mathml"] == in_source > 400
+    assert doc["meta"]["math_markup"]["mathml_annotation"] == in_source  # the TeX, not a conversion
+    assert "$\\mathbf{K}(i|i)$" in doc["text"]
+    assert "<math" not in doc["text"]
