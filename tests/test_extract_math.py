@@ -239,6 +239,20 @@ def test_gitlab_markdown_math_in_code_becomes_tex():
     assert "plain_code()" in out and "$plain_code()$" not in out
 
 
+def test_pandoc_default_html_math_and_gladtex_become_tex():
+    """pandoc -t html without a math option writes formulas as HTML; --gladtex as <eq>."""
+    body = ('<p>Let <span class="math inline"><em>A</em> = (<em>a</em><sub><em>i</em><em>j</em></sub>)</span> '
+            'be the adjacency matrix, and</p><p><span class="math display"><em>x</em><sup>2</sup> + 1 = 0</span></p>'
+            '<p>GladTeX: <eq env="math">\\mathbf{K}=(k_{ij})</eq> and</p>'
+            '<p><eq env="displaymath">\\det\\mathbf{K}(i|i)</eq></p>'
+            '<p>A plain <span class="math inline">n</span> stays one formula.</p>')
+    out = extract_html(page(body)).text
+    assert "$A = (a_{ij})$" in out
+    assert "$$x^{2} + 1 = 0$$" in out
+    assert "$\\mathbf{K}=(k_{ij})$" in out and "$$\\det\\mathbf{K}(i|i)$$" in out
+    assert "$n$" in out
+
+
 def test_asciimath_script_is_kept_as_text():
     body = '<p>The sum <script type="math/asciimath">sum_(i=1)^n i^3</script> is a square number.</p>'
     out = extract_html(page(body)).text

@@ -295,6 +295,7 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
         _rewrite_bbcode(root, counts)
     _rewrite_sub_sup(root, counts)
     # After sub/sup, so that their formulas keep x^{2}.
+    _pandoc_plain_math(root, counts)
     generator = _generator(root)
     if generator.startswith("gapdoc"):
         _gapdoc_math(root, counts)
@@ -393,6 +394,26 @@ def _delims(text: str, counts: Counter) -> str:
 _UNDELIMITED_TAGS = {"span": False, "div": True}
 _MAX_UNDELIMITED = {False: 400, True: 2000}
 _DELIMITED_START = ("\\(", "\\[", "$", "\\begin")
+
+
+_PANDOC_MATH_XPATH = (".//span[contains(concat(' ', normalize-space(@class), ' '), ' math ') and *]"
+                      " | .//eq[@env]")
+
+
+def _pandoc_plain_math(root: etree._Element, counts: Counter) -> None:
+    """pandoc's HTML without a math option (its default): ``<span class="math inline"><em>x</em>
+    <sup>2</sup></span>``, Unicode and HTML formatting that sub/sup have already made ``x^{2}``;
+    and GladTeX's ``<eq env="math|displaymath">`` (``pandoc --gladtex``), which holds the TeX.
+    Spans of text only are _wrap_undelimited_math_class's."""
+    for el in root.xpath(_PANDOC_MATH_XPATH):
+        if el.getparent() is None or _inside(el, _VERBATIM):
+            continue
+        tex = _WS.sub(" ", "".join(el.itertext())).strip()
+        display = (el.get("env") or "").lower() == "displaymath" or _has_class(el, "display")
+        if not tex or len(tex) > _MAX_UNDELIMITED[display] or tex.startswith(_DELIMITED_START):
+            continue
+        replace_element(el, _wrap(tex, display), block=display and _stands_alone(el))
+        counts["pandoc_plain_math" if el.tag == "span" else "gladtex"] += 1
 
 
 _MAX_DATA_MATH = 4000
