@@ -245,12 +245,15 @@ def test_pandoc_default_html_math_and_gladtex_become_tex():
             'be the adjacency matrix, and</p><p><span class="math display"><em>x</em><sup>2</sup> + 1 = 0</span></p>'
             '<p>GladTeX: <eq env="math">\\mathbf{K}=(k_{ij})</eq> and</p>'
             '<p><eq env="displaymath">\\det\\mathbf{K}(i|i)</eq></p>'
-            '<p>A plain <span class="math inline">n</span> stays one formula.</p>')
+            '<p>A plain <span class="math inline">n</span> stays one formula.</p>'
+            # pandoc --katex: TeX in the span, display by class
+            '<p><span class="math display">\\sum_{k=1}^n k = \\frac{n(n+1)}{2}</span></p>')
     out = extract_html(page(body)).text
     assert "$A = (a_{ij})$" in out
     assert "$$x^{2} + 1 = 0$$" in out
     assert "$\\mathbf{K}=(k_{ij})$" in out and "$$\\det\\mathbf{K}(i|i)$$" in out
     assert "$n$" in out
+    assert "$$\\sum_{k=1}^n k = \\frac{n(n+1)}{2}$$" in out
 
 
 def test_asciimath_script_is_kept_as_text():

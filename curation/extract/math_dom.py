@@ -441,13 +441,14 @@ def _wrap_undelimited_math_class(root: etree._Element, counts: Counter) -> None:
         if len(el) or el.getparent() is None or not _has_class(el, "math"):
             continue
         tex = (el.text or "").strip()
-        display = _UNDELIMITED_TAGS[el.tag.lower()]
+        # pandoc --katex writes display math as <span class="math display">.
+        display = _UNDELIMITED_TAGS[el.tag.lower()] or _has_class(el, "display")
         if not tex or len(tex) > _MAX_UNDELIMITED[display] or tex.startswith(_DELIMITED_START):
             continue
         if _inside(el, _VERBATIM):
             continue
         el.text = _wrap(tex, display)
-        if display:
+        if display and (el.tag.lower() == "div" or _stands_alone(el)):
             el.tag = "p"  # a paragraph of its own, as for Sphinx's delimited displays
         counts["math_class_undelimited"] += 1
 
