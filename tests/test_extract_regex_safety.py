@@ -92,3 +92,12 @@ def test_quality_signals_are_linear_on_symbol_runs():
     for text in ("!" * (1 << 20), "!a " * (1 << 18), "$$" * (1 << 18)):
         _, took = _timed(quality_signals, text, "web", FilterSettings())
         assert took < LIMIT_S
+
+
+@pytest.mark.parametrize("text", ["word \\( " * N, "\\[ x " * N, "$$ y " * N])
+def test_language_id_formula_stripping_is_linear(text):
+    """lid strips formulas before reading: 40,000 unclosed ``\\(`` took 66 s with ``.+?``."""
+    from curation.filter.language import LanguageIdentifier
+
+    (lang,), took = _timed(lambda t: LanguageIdentifier().identify([t])[0], text)
+    assert took < LIMIT_S and lang is not None
