@@ -35,9 +35,7 @@ import hashlib
 import json
 import random
 import re
-import shutil
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -46,6 +44,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from debian_packages import fetch_package  # noqa: E402
 
 from curation.extract.settings import ExtractSettings  # noqa: E402
 from curation.filter.language import LanguageIdentifier  # noqa: E402
@@ -114,25 +114,9 @@ def own_decode(data: bytes) -> str:
 # --- fetching and sampling ---------------------------------------------------------------------
 
 def fetch(pkg: str) -> Path | None:
-    root = DATA / "pkgs" / pkg
-    if (root / ".done").is_file():
-        return root
-    debs_dir = DATA / "debs"
-    debs_dir.mkdir(parents=True, exist_ok=True)
-    debs = sorted(debs_dir.glob(f"{pkg}_*.deb"))
-    if not debs:
-        run = subprocess.run(["apt-get", "download", pkg], cwd=debs_dir, capture_output=True, text=True)
-        debs = sorted(debs_dir.glob(f"{pkg}_*.deb"))
-        if run.returncode != 0 or not debs:
-            print(f"# {pkg}: apt-get download failed: {(run.stderr or run.stdout).strip()[-200:]}")
-            return None
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    run = subprocess.run(["dpkg-deb", "-x", str(debs[-1]), str(root)], capture_output=True, text=True)
-    if run.returncode != 0:
-        print(f"# {pkg}: dpkg-deb -x failed: {run.stderr.strip()[-200:]}")
-        return None
-    (root / ".done").write_text(debs[-1].name)
+    root, how = fetch_package(pkg, DATA / "debs", DATA / "pkgs" / pkg)
+    if root is None:
+        print(f"# {pkg}: {how}")
     return root
 
 

@@ -30,7 +30,6 @@ import argparse
 import json
 import random
 import re
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -42,6 +41,8 @@ from lxml import html as lxml_html
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from debian_packages import fetch_package  # noqa: E402
 
 from curation.extract.charset import decode_html  # noqa: E402
 from curation.extract.html import ExtractTimeout, extract_html  # noqa: E402
@@ -109,22 +110,7 @@ ALL_PACKAGES = {**PACKAGES, **ROUND_2, **ROUND_3}
 
 def fetch(pkg: str) -> tuple[Path | None, str]:
     """The unpacked package root, downloading and unpacking once; (None, why) when that fails."""
-    root = DATA / "root" / pkg
-    if root.is_dir() and any(root.iterdir()):
-        return root, "cached"
-    debs_dir = DATA / "debs"
-    debs_dir.mkdir(parents=True, exist_ok=True)
-    debs = sorted(debs_dir.glob(f"{pkg}_*.deb"))
-    if not debs:
-        run = subprocess.run(["apt-get", "download", pkg], cwd=debs_dir, capture_output=True, text=True)
-        debs = sorted(debs_dir.glob(f"{pkg}_*.deb"))
-        if not debs:
-            return None, f"apt-get download failed: {(run.stderr or run.stdout).strip()[-300:]}"
-    root.mkdir(parents=True, exist_ok=True)
-    run = subprocess.run(["dpkg-deb", "-x", str(debs[-1]), str(root)], capture_output=True, text=True)
-    if run.returncode != 0:
-        return None, f"dpkg-deb -x failed: {run.stderr.strip()[-300:]}"
-    return root, f"fetched {debs[-1].name}"
+    return fetch_package(pkg, DATA / "debs", DATA / "root" / pkg)
 
 
 def html_files(root: Path, sub: str) -> list[Path]:
