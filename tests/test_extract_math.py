@@ -142,6 +142,17 @@ def test_formula_image_without_tex_alt_takes_the_tex_from_its_url(img, expected)
     assert expected in out
 
 
+def test_mathworld_formula_images_keep_their_alt():
+    body = ('<p>An <img src="https://mathworld.wolfram.com/images/equations/TensorRank/Inline11.gif" '
+            'class="inlineformula" width="35" height="15" alt="N×N" /> matrix, with entries '
+            '<img src="/images/equations/KroneckerProduct/Inline20.svg" alt="a_(11)B"/> here.</p>'
+            '<p><img src="https://mathworld.wolfram.com/images/equations/LogisticMap/NumberedEquation2.gif" '
+            'alt="x_(n+1)=rx_n(1-x_n)"/></p>')
+    out = extract_html(page(body)).text
+    assert "$N×N$" in out and "$a_(11)B$" in out  # by class, then by class-less src on the site
+    assert "x_(n+1)=rx_n(1-x_n)" in out
+
+
 def test_image_of_a_formula_service_with_no_tex_anywhere_is_dropped():
     body = ('<p>See <img class="math" src="/static/eq1.png" alt="equation"/> and '
             '<img src="https://latex.codecogs.com/gif.latex" alt=""/> below.</p>')

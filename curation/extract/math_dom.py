@@ -29,7 +29,7 @@ _MATHJAX_RENDERED = re.compile(
 # <img> that carries LaTeX in its alt text: by class (Sphinx imgmath, WordPress, MediaWiki,
 # Quill) or by the renderer it points at (codecogs, latex.php, mimetex, Wikimedia's math/render).
 _MATH_IMG_CLASS = re.compile(
-    r"(^|\s)(math|latex|tex|mathtex|equation|formula|formulaInl|formulaDsp|wp-latex|ql-img-inline-formula|"
+    r"(^|\s)(math|latex|tex|mathtex|equation|formula|formulaInl|formulaDsp|inlineformula|wp-latex|ql-img-inline-formula|"
     r"mwe-math-fallback-image-inline|mwe-math-fallback-image-display|latexImg|tex-image)(\s|$)",
     re.I,
 )
@@ -43,6 +43,10 @@ _MATH_IMG_SRC = re.compile(
     r"codecogs\.com|latex\.php|latex\.cgi|mimetex|mathtex\.cgi|/math/render/|wp\.com/latex|"
     r"s0\.wp\.com/latex|chart\.apis\.google\.com/chart\?cht=tx|chart\.googleapis\.com/chart\?cht=tx|"
     r"quicklatex|latex\.codecogs|/render/math\?math=|/equation\?tex=|"
+    # MathWorld's formula images (/images/equations/<Entry>/Inline12.svg, NumberedEquation1.gif;
+    # relative on the site itself): the alt is the formula in linear notation ("N×N", "a_(11)B"),
+    # not TeX, but it is the math the page shows.
+    r"(?:^|/)images/equations/|"
     # Sphinx imgmath's images, also by a relative path from the page's folder (``_images/math/``:
     # older Sphinx put no class on the display images, CVXOPT's manual).
     r"(?:^|/)_images/math/",
