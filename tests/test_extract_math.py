@@ -397,6 +397,7 @@ def test_raw_hints_skip_only_passes_the_page_cannot_need():
         '<p>Wiki <span class="mwe-math-element"><img alt="\\sigma" src="x.svg"></span></p>',
         "<p>Forum [itex]a+b[/itex] and [MATH]c[/MATH]</p>",
         '<p>GitLab <code data-math-style="inline" class="code math js-render-math">a^2</code></p>',
+        '<p>pandoc <span class="math inline"><em>x</em><sup>2</sup></span> and <eq env="math">y</eq></p>',
         "<p>No math here, only prose.</p>",
     ]
     for html in pages:
@@ -404,7 +405,7 @@ def test_raw_hints_skip_only_passes_the_page_cannot_need():
         assert normalize_math(fast, RawHints.of(html)) == normalize_math(full, RawHints())
         assert etree_text(fast) == etree_text(full)
     assert RawHints.of(pages[-1]) == RawHints(classed=False, mathml=False, delimiters=False, bbcode=False,
-                                              data_math=False)
+                                              data_math=False, pandoc_math=False)
     assert RawHints.of(pages[2]).delimiters and not RawHints.of(pages[2]).mathml
 
 

@@ -149,6 +149,7 @@ class RawHints:
     delimiters: bool = True
     bbcode: bool = True
     data_math: bool = True
+    pandoc_math: bool = True
 
     @classmethod
     def of(cls, html: str) -> RawHints:
@@ -159,6 +160,8 @@ class RawHints:
             delimiters="\\" in html or _BACKSLASH_REF.search(html) is not None,
             bbcode="tex]" in low or "[/math]" in low,
             data_math="data-math-style" in low,
+            # pandoc writes class="math inline|display"; GladTeX <eq env=..>
+            pandoc_math="math inline" in low or "math display" in low or "<eq " in low,
         )
 
 
@@ -299,7 +302,8 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
         _rewrite_bbcode(root, counts)
     _rewrite_sub_sup(root, counts)
     # After sub/sup, so that their formulas keep x^{2}.
-    _pandoc_plain_math(root, counts)
+    if hints.pandoc_math:
+        _pandoc_plain_math(root, counts)
     generator = _generator(root)
     if generator.startswith("gapdoc"):
         _gapdoc_math(root, counts)
