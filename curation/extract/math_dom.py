@@ -408,6 +408,11 @@ _PANDOC_MATH_XPATH = (".//span[contains(concat(' ', normalize-space(@class), ' '
                       " | .//eq[@env]")
 
 
+def _wrappable(tex: str, display: bool) -> bool:
+    """Undelimited TeX of a math element: not empty, not too long, not already delimited."""
+    return bool(tex) and len(tex) <= _MAX_UNDELIMITED[display] and not tex.startswith(_DELIMITED_START)
+
+
 def _pandoc_plain_math(root: etree._Element, counts: Counter) -> None:
     """pandoc's HTML without a math option (its default): ``<span class="math inline"><em>x</em>
     <sup>2</sup></span>``, Unicode and HTML formatting that sub/sup have already made ``x^{2}``;
@@ -418,7 +423,7 @@ def _pandoc_plain_math(root: etree._Element, counts: Counter) -> None:
             continue
         tex = _WS.sub(" ", "".join(el.itertext())).strip()
         display = (el.get("env") or "").lower() == "displaymath" or _has_class(el, "display")
-        if not tex or len(tex) > _MAX_UNDELIMITED[display] or tex.startswith(_DELIMITED_START):
+        if not _wrappable(tex, display):
             continue
         replace_element(el, _wrap(tex, display), block=display and _stands_alone(el))
         counts["pandoc_plain_math" if el.tag == "span" else "gladtex"] += 1
@@ -451,7 +456,7 @@ def _wrap_undelimited_math_class(root: etree._Element, counts: Counter) -> None:
         tex = (el.text or "").strip()
         # pandoc --katex writes display math as <span class="math display">.
         display = _UNDELIMITED_TAGS[el.tag.lower()] or _has_class(el, "display")
-        if not tex or len(tex) > _MAX_UNDELIMITED[display] or tex.startswith(_DELIMITED_START):
+        if not _wrappable(tex, display):
             continue
         if _inside(el, _VERBATIM):
             continue

@@ -3,7 +3,8 @@
 Forum posts and blogs embed formulas as images rendered on the fly by a LaTeX service, and the
 TeX is in the URL: ``latex.codecogs.com/gif.latex?\\frac{a}{b}``, WordPress'
 ``s0.wp.com/latex.php?latex=x%5E2&bg=ffffff``, Google Charts' ``chart?cht=tx&chl=x^2``, GitHub's
-``render/math?math=x^2``, Zhihu's ``equation?tex=x^2``, mimeTeX/mathTeX CGIs. Their alt text is often empty, or the file name.
+``render/math?math=x^2``, Zhihu's ``equation?tex=x^2``, mimeTeX/mathTeX CGIs. Their alt text is
+often empty, or the file name.
 """
 
 from __future__ import annotations

@@ -57,10 +57,11 @@ _XMLNS = re.compile(rb"^<([A-Za-z0-9_:]*math)\b")
 # A default namespace on <math> that is not MathML's: an unexpanded entity (``xmlns="&mathml;"``,
 # declared in the DOCTYPE of the Axiom book's XHTML, which the HTML parser does not read) or a typo.
 # The stylesheet matches MathML's namespace only and would print the bare text ("13930" for 139/30).
+_FOREIGN_XMLNS = re.compile(
+    rb'^(<math\b[^>]*?\sxmlns\s*=\s*)(["\'])(?!' + re.escape(MATHML_NS.encode()) + rb'\2)[^"\']*\2')
 # xsltml writes <mspace width=".."/> as an invisible rule: a space in the source is enough (a
 # spacing command at either end would leave a backslash before the closing dollar).
 _MSPACE = re.compile(r"\\phantom\{\\rule\{[^{}]{0,20}\}\{0ex\}\}")
-_FOREIGN_XMLNS = re.compile(rb'^(<math\b[^>]*?\sxmlns\s*=\s*)(["\'])(?!http://www\.w3\.org/1998/Math/MathML\2)[^"\']*\2')
 
 
 def convert_presentation(math_el: etree._Element) -> str | None:
@@ -73,7 +74,7 @@ def convert_presentation(math_el: etree._Element) -> str | None:
         if b"xmlns" not in raw.split(b">", 1)[0]:
             raw = _XMLNS.sub(rb'<math xmlns="http://www.w3.org/1998/Math/MathML"', raw, count=1)
         else:
-            raw = _FOREIGN_XMLNS.sub(rb'\1"http://www.w3.org/1998/Math/MathML"', raw, count=1)
+            raw = _FOREIGN_XMLNS.sub(rb'\1"' + MATHML_NS.encode() + rb'"', raw, count=1)
         parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
         doc = etree.fromstring(raw, parser)
         if doc is None:

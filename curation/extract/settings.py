@@ -32,10 +32,11 @@ class ExtractSettings(Settings):
     min_math_recall: float = Field(default=0.98, ge=0, le=1)
     # A web page whose text is at least this share code blocks (<pre>, Doxygen's div.fragment;
     # extract_html's meta.code_share) is a source listing (Sphinx viewcode's _modules/ pages,
-    # Doxygen's *_source.html): the web reader rejects it as "source_listing" (1.0 keeps them). Code comes in through the code source, with its licence and
-    # language. On the dev crawl no math page reaches 0.9; on 17 unseen doc packages (bench/
-    # unseen_packages.py) no math page reaches 0.95, and 9 kept non-math pages do (Eigen, QuTiP),
-    # while notebooks rendered as pages stay under (statsmodels' examples: <= 0.91).
+    # Doxygen's *_source.html): the web reader rejects it as "source_listing" (1.0 keeps them).
+    # Code comes in through the code source, with its licence and language. On the dev crawl no
+    # math page reaches 0.9; on 17 unseen doc packages (bench/unseen_packages.py rounds 1-2) no
+    # math page reaches 0.95, and 9 kept non-math pages do (Eigen, QuTiP), while notebooks
+    # rendered as pages stay under (statsmodels' examples: <= 0.91).
     max_code_share: float = Field(default=0.95, gt=0, le=1)
     # Archives (arXiv tarballs, EPUB, .7z dumps): refuse to unpack more than this many bytes in
     # total or this many members, and any member whose compression ratio exceeds the limit

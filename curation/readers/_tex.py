@@ -6,6 +6,8 @@ import codecs
 import posixpath
 import re
 
+from curation.readers._common import decode_text
+
 _COMMENT = re.compile(r"(?<!\\)((?:\\\\)*)%.*$", re.M)
 # The name may not hold braces or backslashes: ``[^}]+`` let every ``\input{`` without a ``}``
 # rescan the rest of the file (O(n^2) on hostile input). ``(?![A-Za-z])`` keeps \includegraphics out.
@@ -173,8 +175,6 @@ def decode_tex(data: bytes) -> tuple[str | None, str]:
     cannot place is still worth its markup and formulas, so it is read as Latin-1 (every byte
     decodes) unless it holds NUL bytes or is mostly non-ASCII (then it is not text).
     """
-    from curation.readers._common import decode_text
-
     if not data.startswith(codecs.BOM_UTF8):
         try:
             return data.decode("utf-8"), "utf-8:default"

@@ -1,5 +1,5 @@
-"""The Stack-style code: Parquet or JSON Lines with ``content`` (or ``code``/``text``), ``path``, ``language``,
-``repo_name``, ``license``. Keeps the configured languages and, per language, only files that are
+"""The Stack-style code: Parquet or JSON Lines with ``content`` (or ``code``/``text``), ``path``,
+``language``, ``repo_name``, ``license``. Keeps the configured languages and, per language, only files that are
 about math, in the spirit of AlgebraicStack (Llemma, Azerbayev et al. 2023, section 2 / appendix
 A.2): proof assistants and computer-algebra languages are math by nature and kept whole; general
 languages must use a numerical / symbolic library.
