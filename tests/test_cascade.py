@@ -131,7 +131,8 @@ def test_formula_images_with_delimited_alt_pass_on_markup():
 
 
 def test_markup_cues_equal_a_scan_of_every_literal():
-    """The root-guarded literal scan finds exactly what testing every literal finds."""
+    """The root-guarded literal scan on lowercased bytes finds exactly what testing every literal
+    and matching case-insensitively on the page's text finds."""
     import re
 
     from curation.filter import cascade
@@ -141,12 +142,18 @@ def test_markup_cues_equal_a_scan_of_every_literal():
              '<div class="math">\\[x\\]</div><script src="katex.min.js"></script><math>',
              "<script>Math.max(1, 2)</script><meta name=generator content=hevea>",
              '<span class="tex">x</span><img class="ql-img-inline-formula" src="mimetex.cgi?x">',
-             '<img class="formulaDsp" alt="$$\\sum_i x_i$$" src="form_1.png">']
+             '<img class="formulaDsp" alt="$$\\sum_i x_i$$" src="form_1.png">',
+             '<META NAME="GENERATOR" CONTENT="LaTeX2HTML"><SPAN CLASS="MATH">x</SPAN><IMG CLASS="LaTeXImg" ALT="$x$">']
+
+    # The reference matches the case-insensitive cues as str patterns with re.I on the page as it
+    # is (the gate matches bytes patterns on the page lowercased), and tests every literal.
+    as_text = {name: re.compile(rx.pattern.decode(), re.I) if isinstance(rx.pattern, bytes) else rx
+               for name, rx in cascade._CONTENT_CUES.items()}
 
     def naive(html: str) -> dict[str, int]:
         low = html.lower()
         cues = {name: len(rx.findall(html)) if any(lit in low for lit in cascade._PRECHECK[name]) else 0
-                for name, rx in cascade._CONTENT_CUES.items()}
+                for name, rx in as_text.items()}
         cues.update({name: int(any(lit in low for lit in lits)) for name, lits in cascade._SITE_CUES.items()})
         return cues
 
@@ -154,3 +161,5 @@ def test_markup_cues_equal_a_scan_of_every_literal():
         assert markup_cues(html, 10_000) == naive(html)
     assert sum(markup_cues(pages[4], 10_000).values()) >= 4
     assert re.search("math", pages[5].lower()) and markup_cues(pages[5], 10_000)["tex_generator"] == 1
+    upper = markup_cues(pages[-1], 10_000)
+    assert [upper[k] for k in ("tex_generator", "math_class", "tex_img_class", "tex_img_alt")] == [1, 1, 1, 1]

@@ -23,26 +23,32 @@ from typing import Any
 from curation.filter.math_classifier import MathClassifier
 from curation.filter.settings import CascadeSettings, FilterSettings
 
-_CONTENT_CUES: dict[str, re.Pattern[str]] = {
-    "mathml": re.compile(r"<math[\s>]", re.I),
-    "katex": re.compile(r"class=\"[^\"]*\bkatex\b", re.I),
-    "tex_script": re.compile(r"type=\"?math/tex", re.I),
-    "tex_annotation": re.compile(r"application/x-tex", re.I),
-    "tex_inline": re.compile(r"\\\((?:(?!\\\)).){1,200}\\\)", re.S),
-    "tex_display": re.compile(r"\\\[(?:(?!\\\]).){1,400}\\\]|\$\$[^$]{1,400}\$\$|\\begin\{(?:equation|align)", re.S),
-    "math_class": re.compile(r"class=\"[^\"]*\bmath\b", re.I),
-    "latex_img": re.compile(r"codecogs|latex\.php|mimetex|/math/render/|wp\.com/latex|/render/math\?|equation\?tex=",
-                           re.I),
+# Case-insensitive cues are bytes patterns in lowercase, matched on the page's UTF-8 bytes
+# lowercased as ASCII (``markup_cues`` makes them once for the literal scan): without ``re.I`` the
+# engine searches a literal prefix fast, which made Sphinx's ``class="..math.."`` count 5x cheaper
+# (0.39 -> 0.08 ms a page on the 5%-math mix), with the same counts on the dev crawl and the mix.
+_LOWERED_CUES: dict[str, re.Pattern[bytes]] = {
+    "mathml": re.compile(rb"<math[\s>]"),
+    "katex": re.compile(rb"class=\"[^\"]*\bkatex\b"),
+    "tex_script": re.compile(rb"type=\"?math/tex"),
+    "tex_annotation": re.compile(rb"application/x-tex"),
+    "math_class": re.compile(rb"class=\"[^\"]*\bmath\b"),
+    "latex_img": re.compile(rb"codecogs|latex\.php|mimetex|/math/render/|wp\.com/latex|/render/math\?|equation\?tex="),
     # Pages made by LaTeX-to-HTML converters, whose formulas carry no math markup (hevea and
     # GAPDoc: curation/extract/math_dom.py turns their math into $..$; LaTeX2HTML, TeX4ht).
-    "tex_generator": re.compile(r"<meta[^>]*(?:hevea|latex2html|tex4ht|gapdoc)", re.I),
+    "tex_generator": re.compile(rb"<meta[^>]*(?:hevea|latex2html|tex4ht|gapdoc)"),
     # <img> classes of LaTeX renderers (WordPress, Quill, MediaWiki fallbacks): their alt is TeX.
-    "tex_img_class": re.compile(r"class=\"[^\"]*\b(?:latex|tex|mathtex|wp-latex|ql-img-inline-formula|tex-image|latexImg)\b",
-                                re.I),
+    "tex_img_class": re.compile(rb"class=\"[^\"]*\b(?:latex|tex|mathtex|wp-latex|ql-img-inline-formula|tex-image|lateximg)\b"),
     # <img alt="$x^2$">: an alt text that is a delimited formula (Doxygen's formula images,
     # LaTeX2HTML), whatever the image's class.
-    "tex_img_alt": re.compile(r"\balt=\"\$[^\"<>]{1,400}?\$\"", re.I),
+    "tex_img_alt": re.compile(rb"\balt=\"\$[^\"<>]{1,400}?\$\""),
 }
+# Case-sensitive cues (TeX delimiters), matched on the page's text.
+_CASED_CUES: dict[str, re.Pattern[str]] = {
+    "tex_inline": re.compile(r"\\\((?:(?!\\\)).){1,200}\\\)", re.S),
+    "tex_display": re.compile(r"\\\[(?:(?!\\\]).){1,400}\\\]|\$\$[^$]{1,400}\$\$|\\begin\{(?:equation|align)", re.S),
+}
+_CONTENT_CUES: dict[str, re.Pattern] = {**_LOWERED_CUES, **_CASED_CUES}
 # Lowercase literal substrings, one of which must occur in the lowercased page for the cue's
 # regex to match: an ``in`` test is ~50x cheaper than the regex scan, and on a real crawl almost
 # every page fails them all. (Lowercasing once and testing one literal per cue halved the gate's
@@ -105,9 +111,11 @@ def _literals_present(low: bytes) -> set[str]:
 
 def markup_cues(html: str, scan_bytes: int) -> dict[str, int]:
     head = html[:scan_bytes]
-    present = _literals_present(head.encode("utf-8", "ignore").lower())
+    low = head.encode("utf-8", "ignore").lower()
+    present = _literals_present(low)
     cues = {
-        name: len(rx.findall(head)) if any(lit in present for lit in _PRECHECK[name]) else 0
+        name: len(rx.findall(low if name in _LOWERED_CUES else head))
+        if any(lit in present for lit in _PRECHECK[name]) else 0
         for name, rx in _CONTENT_CUES.items()
     }
     cues.update({name: int(any(lit in present for lit in lits)) for name, lits in _SITE_CUES.items()})
