@@ -51,6 +51,54 @@ def test_plain_text_math_passes_on_score():
     assert d.passed and d.signals["passed_by"] == "score"
 
 
+def test_prescore_fails_plain_non_math_early_and_leaves_math_to_the_full_score():
+    gate = CascadeGate()
+    prose = gate.decide(PROSE_PAGE)
+    assert prose.signals["prescore"] < gate.cfg.prescore_threshold
+    assert prose.signals["fast_score"] == prose.signals["prescore"] and not prose.passed
+    math = gate.decide(PLAIN_MATH_PAGE)
+    assert math.signals["prescore"] >= gate.cfg.prescore_threshold
+    # the decision rests on the full classifier (fastText and the head over 20,000 characters)
+    assert math.signals["fast_score"] == gate._score(math.fast_text) != math.signals["prescore"]
+    off = CascadeGate(FilterSettings(cascade=CascadeSettings(prescore_threshold=0.0)))
+    for page in (PROSE_PAGE, PLAIN_MATH_PAGE):
+        d = off.decide(page)
+        assert d.signals["prescore"] is None and d.passed == gate.decide(page).passed
+
+
+@needs_shared
+def test_prescore_keeps_the_math_pages_the_full_score_passes():
+    """On labelled dev pages that the gate scores (no markup pass), the prescore loses none of the
+    math pages the full score passes and fails most of the non-math ones at a fraction of the cost."""
+    import random
+    import sys
+
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from classifiers.seeds import iter_warc_html
+
+    with open(CORPUS / "labels" / "web_labels.jsonl", encoding="utf-8") as fh:
+        labels = {json.loads(line)["warc_record_id"]: json.loads(line)["label"] for line in fh}
+    pages = [p for p in iter_warc_html([CORPUS / "web" / "devcrawl-00002.warc.gz"]) if p[0] in labels]
+    random.Random(11).shuffle(pages)
+    with_pre = CascadeGate()
+    without = CascadeGate(FilterSettings(cascade=CascadeSettings(prescore_threshold=0.0)))
+    math_passed = nonmath = failed_early = 0
+    for rid, _, html in pages[:400]:
+        d = with_pre.decide(html)
+        if d.signals["passed_by"] == "markup":
+            continue
+        full = without.decide(html)
+        if labels[rid] == "math" and full.passed:
+            math_passed += 1
+            assert d.passed, rid
+        if labels[rid] == "nonmath":
+            nonmath += 1
+            failed_early += d.signals["fast_score"] == d.signals["prescore"]
+    assert math_passed >= 5 and nonmath >= 100
+    assert failed_early >= 0.5 * nonmath
+
+
 def test_disabled_gate_passes_everything():
     s = FilterSettings(cascade=CascadeSettings(enabled=False))
     assert decide(PROSE_PAGE, s).passed
