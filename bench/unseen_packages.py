@@ -100,8 +100,30 @@ ROUND_3: dict[str, tuple[str, str]] = {
     "python-skbio-doc": ("usr/share/doc/python-skbio-doc/html", "https://scikit.bio/docs/0.5.8"),
     "bliss-doc": ("usr/share/doc/bliss/html", "https://users.aalto.fi/~tjunttil/bliss/0.77"),
 }
-ROUNDS = {1: PACKAGES, 2: ROUND_2, 3: ROUND_3}
-ALL_PACKAGES = {**PACKAGES, **ROUND_2, **ROUND_3}
+# A fourth round, run once rounds 1-3 were mended: math markup and page generators none of the
+# earlier rounds had. KaTeX auto-render with ``$``/``$$`` delimiters (Macaulay2's own XHTML
+# generator), R Markdown vignettes (knitr + pandoc: span.math with \(..\)/\[..\], often
+# self-contained with base64 images and scripts), Haddock's span.mathjax, nbsphinx notebooks
+# (MathJax 3 with ``$`` configured), docutils' own math2html (span.formula, the rule counts none),
+# MkDocs pages converted from a wiki (math as <em>/<sub>/<sup>), AsciiMath (backquotes) and the
+# MathJax 2.7 manual (TeX and MathML shown as examples).
+ROUND_4: dict[str, tuple[str, str]] = {
+    "macaulay2-common": ("usr/share/doc/Macaulay2", "https://macaulay2.com/doc/Macaulay2-1.21/share/doc/Macaulay2"),
+    "r-cran-rstanarm": ("usr/lib/R/site-library/rstanarm/doc", "https://cran.r-project.org/web/packages/rstanarm/vignettes"),
+    "r-cran-brms": ("usr/lib/R/site-library/brms/doc", "https://cran.r-project.org/web/packages/brms/vignettes"),
+    "r-cran-loo": ("usr/lib/R/site-library/loo/doc", "https://cran.r-project.org/web/packages/loo/vignettes"),
+    "libghc-statistics-doc": ("usr/share/doc/libghc-statistics-doc/html",
+                              "https://hackage.haskell.org/package/statistics-0.16.1.0/docs"),
+    "libghc-math-functions-doc": ("usr/share/doc/libghc-math-functions-doc/html",
+                                  "https://hackage.haskell.org/package/math-functions-0.3.4.2/docs"),
+    "python-nbsphinx-doc": ("usr/share/doc/python-nbsphinx/html", "https://nbsphinx.readthedocs.io/en/0.8.11"),
+    "docutils-doc": ("usr/share/doc/docutils-doc", "https://docutils.sourceforge.io"),
+    "nlopt-doc": ("usr/share/doc/nlopt-doc/site", "https://nlopt.readthedocs.io/en/v2.7.1"),
+    "libjs-asciimathml": ("usr/share/doc/libjs-asciimathml", "http://www1.chapman.edu/~jipsen/mathml"),
+    "libjs-mathjax-doc": ("usr/share/doc/libjs-mathjax-doc/html", "https://docs.mathjax.org/en/v2.7-latest"),
+}
+ROUNDS = {1: PACKAGES, 2: ROUND_2, 3: ROUND_3, 4: ROUND_4}
+ALL_PACKAGES = {**PACKAGES, **ROUND_2, **ROUND_3, **ROUND_4}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -519,7 +541,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--round", type=int, choices=sorted(ROUNDS), default=1,
                     help="which package set (1: the first seven; 2: eleven more, other generators and languages; "
-                         "3: nine more, number theory and Doxygen formula images)")
+                         "3: nine more, number theory and Doxygen formula images; "
+                         "4: eleven more, KaTeX, R Markdown, Haddock, nbsphinx, docutils, AsciiMath)")
     ap.add_argument("--packages", nargs="*", help="a subset of the round's packages")
     ap.add_argument("--per-package", type=int, default=PER_PACKAGE)
     ap.add_argument("--all-math", action="store_true",
