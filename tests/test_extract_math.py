@@ -281,6 +281,22 @@ def test_sub_sup_and_footnotes():
     assert "^{1}" not in out
 
 
+@pytest.mark.parametrize(("body", "expected"), [
+    # GAPDoc: a symbol between two elements, as a tail
+    ("<p>For all <var>obj</var> ≥ <var>obj1</var> the order holds.</p>", "obj ≥ obj1"),
+    # a symbol alone in a span
+    ("<p>The integers <span>ℤ</span> form a ring under addition.</p>", "integers ℤ form"),
+    # docutils' math2html: the integral sign three spans deep, between its limits
+    ('<p>The area <span class="limits"><span class="limit"><span class="bigoperator integral">∫</span>'
+     '</span><sub>0</sub></span> f(x) dx is one.</p>', "area ∫_{0} f(x)"),
+    ("<p>The area <span><span>∫</span></span><sub>0</sub><sup>1</sup> f(x) dx is one.</p>", "area ∫_{0}^{1} f(x)"),
+])
+def test_lone_symbols_survive_main_content_extraction(body, expected):
+    """resiliparse drops a text node that is a lone non-ASCII glyph (an icon, to it)."""
+    prose = "<p>" + "Some prose around the formula so the page has a main content to keep. " * 4 + "</p>"
+    assert expected in extract_html(page(prose + body + prose)).text
+
+
 def test_tables_and_code_stay_text():
     body = (
         "<table><tr><th>n</th><th>n!</th></tr><tr><td>4</td><td>24</td></tr><tr><td>5</td><td>120</td></tr></table>"

@@ -293,6 +293,13 @@ _PROSE_WITH_CODE = ("<html><body><main><h1>Least squares</h1><p>"
                     + "</p><pre>x = lstsq(A, b)</pre></main></body></html>")
 
 
+# Macaulay2's manual shape: a paragraph of math, then a long session transcript in <pre>.
+_MATH_THEN_SESSION = ("<html><body><h1>resultant</h1><p>Let $F_0,\\ldots,F_n$ be $n+1$ homogeneous "
+                      "polynomials in $n+1$ variables $x_0,\\ldots,x_n$ over a ring $K$.</p><pre>"
+                      + "".join(f"i{i} : F = {{x^2+3*t*y*z-u*z^2,(t+3*u-1)*x-y}}\no{i} = List\n" for i in range(80))
+                      + "</pre></body></html>")
+
+
 def test_source_listings_are_rejected_but_pages_with_examples_are_kept(tmp_path):
     path = tmp_path / "src.warc.gz"
     with open(path, "wb") as fh:
@@ -306,6 +313,15 @@ def test_source_listings_are_rejected_but_pages_with_examples_are_kept(tmp_path)
     kept = rows["https://docs.example/lstsq.html"]
     assert kept["reason"] is None and "lstsq(A, b)" in kept["text"]
     assert 0 < kept["meta"]["code_share"] < 0.1
+    # mostly a transcript, but its prose holds formulas: math, not a listing
+    path2 = tmp_path / "session.warc.gz"
+    with open(path2, "wb") as fh:
+        _response(WARCWriter(fh, gzip=True), "https://m2.example/_resultant.html", _MATH_THEN_SESSION.encode(),
+                  "text/html")
+    (session,) = read_file(str(path2), S, Counter())
+    assert session["meta"]["code_share"] >= S.max_code_share and session["meta"]["prose_formulas"] == 5
+    assert session["reason"] is None and "$n+1$ homogeneous" in session["text"]
+    assert listing["meta"]["prose_formulas"] == 0
     # max_code_share=1.0 keeps listings
     rows = {r["origin"]: r for r in read_file(str(path), ExtractSettings(max_code_share=1.0), Counter())}
     assert rows["https://eigen.example/MathFunctions_8h_source.html"]["reason"] is None

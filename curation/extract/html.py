@@ -8,6 +8,7 @@ functions of the HTML string.
 
 from __future__ import annotations
 
+import copy
 import re
 import signal
 import threading
@@ -159,6 +160,8 @@ def extract_html(html: str, url: str | None = None, settings: ExtractSettings | 
         share = code_share(tree, fragments="fragment" in html)
         if share:
             meta["code_share"] = round(share, 3)
+        if share >= settings.max_code_share:
+            meta["prose_formulas"] = prose_formulas(tree, fragments="fragment" in html)
         if settings.main_content == "resiliparse":
             _content_lists_to_paragraphs(tree)
             _glue_symbol_nodes(tree)
@@ -251,9 +254,11 @@ def _glue_symbol_nodes(tree: etree._Element) -> None:
     resiliparse's main-content rules drop such nodes as icon glyphs: GAPDoc's
     ``<var>obj</var> ≥ <var>obj1</var>`` came out as "objobj1", and ``<span>ℤ</span>`` vanished
     (0.3% of the dev crawl's plain-text formulas). A symbol tail moves into the element before
-    it; an inline element holding only a symbol loses its tag, so its text joins the parent's.
+    it; an inline element holding only a symbol loses its tag, so its text joins the parent's, and
+    so on up while the parent is inline and holds only that symbol (docutils' math2html nests the
+    integral sign three spans deep: ``<span class="limit"><span class="bigoperator">∫</span>``).
     """
-    nodes = [t for t in tree.xpath(_SHORT_TEXT_XPATH) if _symbol_only(t)]
+    nodes = [t for t in _SHORT_TEXT_XPATH(tree, ascii=_PRINTABLE_ASCII) if _symbol_only(t)]
     for t in nodes:
         owner = t.getparent()
         if owner is None or owner.getparent() is None:
@@ -262,13 +267,29 @@ def _glue_symbol_nodes(tree: etree._Element) -> None:
             if _symbol_only(owner.tail):  # not moved already
                 tail, owner.tail = owner.tail, None
                 _append_text(owner, tail)
-        elif owner.tag.lower() in _INLINE_TAGS and not len(owner) and _symbol_only(owner.text):
-            replace_element(owner, owner.text)  # the tag goes, its text joins the parent's
+        else:
+            _unwrap_symbol(owner)
 
 
-# Short text nodes (XPath, in C: every page has thousands of nodes); _symbol_only decides.
-_SHORT_TEXT_XPATH = ("//text()[string-length(.) <= 12 and "
-                     "(string-length(normalize-space(.)) = 1 or string-length(normalize-space(.)) = 2)]")
+def _unwrap_symbol(el: etree._Element) -> None:
+    """Drop the tags of ``el`` and its inline ancestors while each holds nothing but the symbol."""
+    while (el.getparent() is not None and el.tag.lower() in _INLINE_TAGS and not len(el) and _symbol_only(el.text)):
+        parent = el.getparent()
+        joins_parent_text = el.getprevious() is None
+        replace_element(el, el.text)  # the tag goes, its text joins the parent's
+        if not joins_parent_text:
+            return
+        el = parent
+
+
+# Short text nodes that are not all ASCII (XPath, in C: every page has thousands of nodes; the
+# translate() drops printable ASCII, so "1", "|" and "»" are told apart before Python sees them);
+# _symbol_only decides. $ascii is passed in: an XPath literal cannot hold both quote characters.
+_SHORT_TEXT_XPATH = etree.XPath(
+    "//text()[string-length(.) <= 12 and "
+    "(string-length(normalize-space(.)) = 1 or string-length(normalize-space(.)) = 2) and "
+    "string-length(translate(normalize-space(.), $ascii, '')) > 0]")
+_PRINTABLE_ASCII = "".join(map(chr, range(32, 127)))
 
 
 # Inline hiding that a script lifts once the page is ready. resiliparse's main-content rules drop
@@ -311,6 +332,24 @@ def code_share(tree: etree._Element, fragments: bool = True) -> float:
         return 0.0
     code = sum(b.xpath(_VISIBLE_LEN) for b in _outermost(blocks))
     return min(code / max(_visible_len(body), 1.0), 1.0) if code else 0.0
+
+
+def prose_formulas(tree: etree._Element, fragments: bool = True) -> int:
+    """Formulas in the body's text outside code blocks (the blocks code_share counts).
+
+    Runs on the normalised tree, where every DOM formula is already ``$..$`` text. Only asked of
+    pages that look like source listings, so the copy it makes is rare.
+    """
+    body = tree.find(".//body")
+    if body is None:
+        return 0
+    body = copy.deepcopy(body)
+    blocks = list(body.iter("pre", *_UNRENDERED))
+    if fragments:
+        blocks += [d for d in body.iter("div") if "fragment" in (d.get("class") or "").split()]
+    for block in _outermost(blocks):
+        replace_element(block, " ")
+    return _count_math(" ".join(body.itertext()))
 
 
 def _reveal_hidden_page(tree: etree._Element) -> None:

@@ -36,8 +36,13 @@ class ExtractSettings(Settings):
     # Code comes in through the code source, with its licence and language. On the dev crawl no
     # math page reaches 0.9; on 17 unseen doc packages (bench/unseen_packages.py rounds 1-2) no
     # math page reaches 0.95, and 9 kept non-math pages do (Eigen, QuTiP), while notebooks
-    # rendered as pages stay under (statsmodels' examples: <= 0.91).
+    # rendered as pages stay under (statsmodels' examples: <= 0.91). Round 4 found math pages that
+    # do reach it: Macaulay2's manual pages are a paragraph of math ($F_0,\ldots,F_n$ ...) then
+    # long session transcripts in <pre> (code_share 0.964-0.995). So a page whose text outside
+    # code blocks holds at least listing_prose_formulas formulas is not a listing; a viewcode or
+    # Doxygen source page has a title and a menu outside its code, no formulas.
     max_code_share: float = Field(default=0.95, gt=0, le=1)
+    listing_prose_formulas: int = Field(default=3, ge=1)
     # Archives (arXiv tarballs, EPUB, .7z dumps): refuse to unpack more than this many bytes in
     # total or this many members, and any member whose compression ratio exceeds the limit
     # (zip-bomb defence; real TeX/XHTML compresses 3-10x, bombs 1000x and more).

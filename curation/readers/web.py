@@ -264,6 +264,7 @@ def _response(rec: Any, warc_name: str, settings: ExtractSettings, counters: Cou
     text = result.text
     if len(text.strip()) < max(settings.min_chars, 1):
         return row(text or None, "empty_text"), False
-    if settings.max_code_share < 1 and result.meta.get("code_share", 0.0) >= settings.max_code_share:
+    if (settings.max_code_share < 1 and result.meta.get("code_share", 0.0) >= settings.max_code_share
+            and result.meta.get("prose_formulas", 0) < settings.listing_prose_formulas):
         return row(None, "source_listing"), False
     return row(text, None), False
