@@ -52,6 +52,7 @@ from curation.filter.math_classifier import MathClassifier  # noqa: E402
 from curation.filter.math_features import raw_counts  # noqa: E402
 from curation.filter.normalize import MAX_CHARS  # noqa: E402
 from curation.filter.settings import FilterSettings  # noqa: E402
+from curation.readers.web import is_source_listing  # noqa: E402
 
 DATA = Path("/tmp/unseen")
 SEED = 20251124
@@ -347,9 +348,7 @@ def run_pipeline(page: Page, data: bytes, gate: CascadeGate, clf: MathClassifier
     try:
         result = extract_html(html, page.url)
         text = result.text
-        # The web reader's source-listing rule (ExtractSettings.max_code_share).
-        limit = ExtractSettings().max_code_share
-        listing = limit < 1 and result.meta.get("code_share", 0.0) >= limit
+        listing = is_source_listing(result.meta, ExtractSettings())  # the web reader's rule
         page.extract_error = "source_listing" if listing else None
     except ExtractTimeout:
         text, page.extract_error = "", "timeout"

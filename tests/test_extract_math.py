@@ -452,3 +452,23 @@ def test_hidden_menu_or_modal_stays_hidden():
     out = extract_html(page(body)).text
     assert "ordinary prose" in out
     assert "Subscribe" not in out
+
+
+_KATEX_DOLLARS = ('<script>renderMathInElement(document.body, {delimiters: [{left: "$$", right: "$$", display: true},'
+                  ' {left: "$", right: "$", display: false}]});</script>')
+_MATHJAX_DOLLARS = "<script>MathJax = {tex: {inlineMath: [['\\\\(', '\\\\)'], ['$', '$']]}};</script>"
+_PADDED = "<p>Let $ n $ be odd and $ x<sub>i</sub> $ a root; then $$ x^n = 1 $$ holds.</p><pre>echo $ HOME $</pre>"
+
+
+@pytest.mark.parametrize("config", [_KATEX_DOLLARS, _MATHJAX_DOLLARS])
+def test_padded_dollars_are_trimmed_where_the_page_makes_dollar_a_delimiter(config):
+    text = extract_html(f"<html><head>{config}</head><body>{_PADDED}</body></html>").text
+    assert "$n$ be odd" in text and "$x_{i}$ a root" in text
+    assert "$$ x^n = 1 $$" in text and "echo $ HOME $" in text  # display math and code untouched
+
+
+def test_padded_dollars_stay_as_they_are_elsewhere():
+    """Without the configuration a '$ 5 and $ 10' is money, not a formula."""
+    body = "<p>It costs between $ 5 and $ 10 a month, with $ n $ users.</p>"
+    text = extract_html(f"<html><head><script>var left = '$';</script></head><body>{body}</body></html>").text
+    assert "between $ 5 and $ 10" in text and "$ n $" in text

@@ -14,7 +14,13 @@ import time
 import pytest
 
 from curation.extract.html import _FAST_DISPLAY, _FAST_INLINE, extract_fragment
-from curation.extract.math_dom import _BBCODE, _DISPLAY_DELIMS, _INLINE_DELIMS
+from curation.extract.math_dom import (
+    _BBCODE,
+    _DISPLAY_DELIMS,
+    _DOLLAR_CONFIG,
+    _INLINE_DELIMS,
+    _SINGLE_DOLLAR_SPAN,
+)
 from curation.readers._tex import _INPUT, strip_comments
 from curation.readers.code import RELEVANCE
 
@@ -33,6 +39,8 @@ def _timed(fn, *args):
     (_FAST_INLINE, "\\(" * N), (_FAST_DISPLAY, "\\[" * N),
     (_INPUT, "\\input{" * N), (_INPUT, "\\input{\\" * N),
     (_BBCODE, "[tex]" * N), (_BBCODE, "[itex]x[" * N),
+    (_DOLLAR_CONFIG, "inlineMath: [" + " " * N), (_DOLLAR_CONFIG, "inlineMath: [" * N),
+    (_DOLLAR_CONFIG, "inlineMath: " + "[x]," * N), (_SINGLE_DOLLAR_SPAN, "$" + "x" * N),
 ])
 def test_delimiter_patterns_are_linear(pattern, text):
     _, took = _timed(pattern.findall, text)

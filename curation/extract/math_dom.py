@@ -134,6 +134,13 @@ def _remove(el: etree._Element) -> None:
 _BACKSLASH_REF = re.compile(r"&#(?:0*92|x0*5c)(?![0-9a-f])|&bsol", re.I)
 
 
+# A MathJax (2 or 3) or KaTeX auto-render configuration that lists a single ``$`` as an inline
+# delimiter: ``inlineMath: [['\\(','\\)'], ['$','$']]`` or ``{left: "$", right: "$", display: false}``
+# (Macaulay2's manual, nbsphinx; either may be JSON with quoted keys).
+_DOLLAR_CONFIG = re.compile(r"""inlineMath["']?\s*:\s*\[(?:\s*\[[^\]\[]{0,40}\]\s*,)*\s*\[\s*["']\$["']"""
+                            r"""|\bleft["']?\s*:\s*["']\$["']""")
+
+
 @dataclass(frozen=True)
 class RawHints:
     """Which of normalize_math's XPath passes the raw page can need, from substring tests.
@@ -150,6 +157,10 @@ class RawHints:
     bbcode: bool = True
     data_math: bool = True
     pandoc_math: bool = True
+    # Not a pass to skip but a fact about the page, so False unless the page says so: its KaTeX
+    # auto-render or MathJax configuration makes ``$`` an inline delimiter, and the renderer
+    # typesets ``$ n $`` as it does ``$n$``.
+    dollar_configured: bool = False
 
     @classmethod
     def of(cls, html: str) -> RawHints:
@@ -162,6 +173,7 @@ class RawHints:
             data_math="data-math-style" in low,
             # pandoc writes class="math inline|display"; GladTeX <eq env=..>
             pandoc_math="math inline" in low or "math display" in low or "<eq " in low,
+            dollar_configured=('"$"' in html or "'$'" in html) and _DOLLAR_CONFIG.search(html) is not None,
         )
 
 
@@ -301,6 +313,9 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
     if hints.bbcode:
         _rewrite_bbcode(root, counts)
     _rewrite_sub_sup(root, counts)
+    # After sub/sup, so that "$ x<sub>i</sub> $" is one text node.
+    if hints.dollar_configured:
+        _rewrite_prose_text(root, ".//text()[contains(., '$')]", _trim_dollar_padding)
     # After sub/sup, so that their formulas keep x^{2}.
     if hints.pandoc_math:
         _pandoc_plain_math(root, counts)
@@ -501,6 +516,16 @@ def _rewrite_prose_text(root: etree._Element, xpath: str, rewrite: Callable[[str
             owner.text = rewrite(owner.text)
         else:
             owner.tail = rewrite(owner.tail)
+
+
+# A single-dollar span, paired left to right as KaTeX and MathJax pair them ($$ is left alone).
+_SINGLE_DOLLAR_SPAN = re.compile(r"(?<![\\$])\$(?!\$)([^$\n]{1,2000}?)\$(?!\$)")
+
+
+def _trim_dollar_padding(text: str) -> str:
+    """``$ n+1 $`` -> ``$n+1$``: where the page's renderer takes ``$`` as a delimiter, the padding
+    is layout, and tools that read ``$..$`` as pandoc does (no space inside) would miss it."""
+    return _SINGLE_DOLLAR_SPAN.sub(lambda m: f"${m.group(1).strip()}$" if m.group(1).strip() else m.group(), text)
 
 
 def _rewrite_text_delimiters(root: etree._Element, counts: Counter) -> None:

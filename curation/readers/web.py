@@ -204,6 +204,12 @@ def _gzip_tail_complete(path: str, offset: int) -> bool:
     return True
 
 
+def is_source_listing(meta: dict[str, Any], settings: ExtractSettings) -> bool:
+    """Mostly code blocks, and no formulas in the prose around them (ExtractSettings.max_code_share)."""
+    return (settings.max_code_share < 1 and meta.get("code_share", 0.0) >= settings.max_code_share
+            and meta.get("prose_formulas", 0) < settings.listing_prose_formulas)
+
+
 def _response(rec: Any, warc_name: str, settings: ExtractSettings, counters: Counter,
               html_to_text: HtmlToText) -> tuple[dict[str, Any] | None, bool]:
     """Return (row, file_is_truncated)."""
@@ -264,7 +270,6 @@ def _response(rec: Any, warc_name: str, settings: ExtractSettings, counters: Cou
     text = result.text
     if len(text.strip()) < max(settings.min_chars, 1):
         return row(text or None, "empty_text"), False
-    if (settings.max_code_share < 1 and result.meta.get("code_share", 0.0) >= settings.max_code_share
-            and result.meta.get("prose_formulas", 0) < settings.listing_prose_formulas):
+    if is_source_listing(result.meta, settings):
         return row(None, "source_listing"), False
     return row(text, None), False
