@@ -472,3 +472,21 @@ def test_padded_dollars_stay_as_they_are_elsewhere():
     body = "<p>It costs between $ 5 and $ 10 a month, with $ n $ users.</p>"
     text = extract_html(f"<html><head><script>var left = '$';</script></head><body>{body}</body></html>").text
     assert "between $ 5 and $ 10" in text and "$ n $" in text
+
+
+DOCUTILS_BODY = (
+    '<p>Inline <span class="formula"><i>n</i>! + sin(<i>x</i><span class="scripts"><sup class="script">2</sup>'
+    '<sub class="script"><i>n</i></sub></span>)</span> in a sentence about factorials and sines.</p>'
+    '<div class="formula"><span class="limits"><sup class="limit">1</sup><span class="limit">'
+    '<span class="bigoperator integral">∫</span></span><sub class="limit">0</sub></span><i>x</i><sup><i>n</i></sup>'
+    '<i>dx</i> = <span class="fraction"><span class="ignored">(</span><span class="numerator">1</span>'
+    '<span class="ignored">)/(</span><span class="denominator"><i>n</i> + 1</span>'
+    '<span class="ignored">)</span></span></div><p>More prose follows here so that the page has content.</p>')
+
+
+def test_docutils_math2html_formulas_become_tex_with_limits_in_tex_order():
+    text = extract_html(_gen_page("Docutils 0.19: https://docutils.sourceforge.io/", DOCUTILS_BODY)).text
+    assert "$n! + sin(x^{2}_{n})$ in a sentence" in text
+    assert "$$∫_{0}^{1}x^{n}dx = (1)/(n + 1)$$" in text
+    # the same HTML from another generator is not math markup
+    assert "$" not in extract_html(_gen_page("WordPress 6.4", DOCUTILS_BODY)).text

@@ -312,6 +312,9 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
         _rewrite_text_delimiters(root, counts)
     if hints.bbcode:
         _rewrite_bbcode(root, counts)
+    generator = _generator(root)
+    if generator.startswith("docutils"):
+        _docutils_limits(root)  # before sub/sup: it moves a <sup>
     _rewrite_sub_sup(root, counts)
     # After sub/sup, so that "$ x<sub>i</sub> $" is one text node.
     if hints.dollar_configured:
@@ -319,17 +322,18 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
     # After sub/sup, so that their formulas keep x^{2}.
     if hints.pandoc_math:
         _pandoc_plain_math(root, counts)
-    generator = _generator(root)
     if generator.startswith("gapdoc"):
         _gapdoc_math(root, counts)
     elif generator.startswith("hevea"):
         _hevea_displays(root, counts)
         _hevea_italics(root, counts)
+    elif generator.startswith("docutils"):
+        _docutils_formulas(root, counts)
     return counts
 
 
 # ---- math that documentation generators write as plain HTML ------------------------------------
-# Two LaTeX-to-HTML tools write formulas without any math markup. Their pages say who made them
+# Three tools write formulas without any math markup (GAPDoc, hevea, docutils' math2html). Their pages say who made them
 # (<meta name="generator">), and only then are these rules applied: on other pages a centred
 # paragraph or an italic word is not a formula.
 
@@ -359,6 +363,33 @@ def _gapdoc_math(root: etree._Element, counts: Counter) -> None:
         if _has_class(el, "center") and not len(el) and (el.text or "").strip() and "$" not in el.text:
             el.text = _wrap(el.text, True)
             counts["gapdoc"] += 1
+
+
+def _docutils_limits(root: etree._Element) -> None:
+    """docutils' math2html stacks a big operator's limits as upper, operator, lower
+    (``<span class="limits"><sup>1</sup><span class="limit">∫</span><sub>0</sub>``): the upper
+    limit moves last, so the text reads ``∫_{0}^{1}`` as TeX writes it."""
+    for el in root.xpath(".//span[@class='limits']"):
+        upper = el[0] if len(el) > 1 else None
+        if upper is not None and upper.tag == "sup" and not (upper.tail or "").strip():
+            upper.tail = None
+            el.append(upper)
+
+
+def _docutils_formulas(root: etree._Element, counts: Counter) -> None:
+    """docutils' math2html (its HTML writer's default math output) writes a formula as HTML in
+    ``<span class="formula">`` (inline) or ``<div class="formula">`` (display): italics, Unicode
+    symbols, sub/sup (``_{}``/``^{}`` by now) and fractions as ``(a)/(b)``. The text a reader
+    sees becomes the formula, as for GAPDoc."""
+    for el in root.xpath(".//span[@class='formula'] | .//div[@class='formula']"):
+        if el.getparent() is None or _inside(el, _VERBATIM) or any(
+                _has_class(a, "formula") for a in el.iterancestors()):
+            continue
+        display = el.tag == "div"
+        tex = _plain(el)
+        if tex and "$" not in tex:
+            replace_element(el, _wrap(tex, display), block=display)
+            counts["docutils"] += 1
 
 
 _HEVEA_ITALIC = "font-style:italic"
