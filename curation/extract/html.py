@@ -157,11 +157,12 @@ def extract_html(html: str, url: str | None = None, settings: ExtractSettings | 
         meta: dict[str, Any] = {"extractor": settings.main_content, "math_markup": dict(counts)}
         if layout_tables:
             meta["layout_tables"] = layout_tables
-        share = code_share(tree, fragments="fragment" in html)
+        fragments = "fragment" in html
+        share = code_share(tree, fragments)
         if share:
             meta["code_share"] = round(share, 3)
         if share >= settings.max_code_share:
-            meta["prose_formulas"] = prose_formulas(tree, fragments="fragment" in html)
+            meta["prose_formulas"] = prose_formulas(tree, fragments)
         if settings.main_content == "resiliparse":
             _content_lists_to_paragraphs(tree)
             _glue_symbol_nodes(tree)
@@ -319,18 +320,25 @@ def _outermost(blocks: list[etree._Element]) -> list[etree._Element]:
     return [b for b in blocks if not any(a in inside for a in b.iterancestors())]
 
 
+def _code_blocks(body: etree._Element, fragments: bool, also: tuple[str, ...] = ()) -> list[etree._Element]:
+    """The outermost code blocks under ``body``: <pre>, Doxygen's ``div.fragment`` when
+    ``fragments``, and elements named in ``also``."""
+    blocks = list(body.iter("pre", *also))
+    if fragments:
+        blocks += [d for d in body.iter("div") if "fragment" in (d.get("class") or "").split()]
+    return _outermost(blocks)
+
+
 def code_share(tree: etree._Element, fragments: bool = True) -> float:
     """Share of the body's visible text inside code blocks (<pre>; Doxygen's ``div.fragment``
     when ``fragments``, which the caller can rule out from the raw page)."""
     body = tree.find(".//body")
     if body is None:
         return 0.0
-    blocks = list(body.iter("pre"))
-    if fragments:
-        blocks += [d for d in body.iter("div") if "fragment" in (d.get("class") or "").split()]
+    blocks = _code_blocks(body, fragments)
     if not blocks:
         return 0.0
-    code = sum(b.xpath(_VISIBLE_LEN) for b in _outermost(blocks))
+    code = sum(b.xpath(_VISIBLE_LEN) for b in blocks)
     return min(code / max(_visible_len(body), 1.0), 1.0) if code else 0.0
 
 
@@ -344,10 +352,7 @@ def prose_formulas(tree: etree._Element, fragments: bool = True) -> int:
     if body is None:
         return 0
     body = copy.deepcopy(body)
-    blocks = list(body.iter("pre", *_UNRENDERED))
-    if fragments:
-        blocks += [d for d in body.iter("div") if "fragment" in (d.get("class") or "").split()]
-    for block in _outermost(blocks):
+    for block in _code_blocks(body, fragments, also=_UNRENDERED):
         replace_element(block, " ")
     return _count_math(" ".join(body.itertext()))
 

@@ -333,9 +333,9 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
 
 
 # ---- math that documentation generators write as plain HTML ------------------------------------
-# Three tools write formulas without any math markup (GAPDoc, hevea, docutils' math2html). Their pages say who made them
-# (<meta name="generator">), and only then are these rules applied: on other pages a centred
-# paragraph or an italic word is not a formula.
+# Three tools write formulas without any math markup (GAPDoc, hevea, docutils' math2html).
+# Their pages say who made them (<meta name="generator">), and only then are these rules
+# applied: on other pages a centred paragraph or an italic word is not a formula.
 
 
 def _generator(root: etree._Element) -> str:

@@ -33,7 +33,7 @@ import re
 
 import numpy as np
 
-from curation.filter.normalize import MAX_CHARS
+from curation.filter.normalize import MAX_CHARS, TEX_BRACKET_SPAN, TEX_PAREN_SPAN
 
 FEATURES_VERSION = 2
 
@@ -50,9 +50,9 @@ FEATURES_VERSION = 2
 # matplotlib's ``label="$x$"`` in code are no formulas (scikit-learn and pandas pages in
 # bench/unseen_packages.py; the labels skip code).
 _DOLLAR = re.compile(r"\$(?<!\\\$)(?<![A-Za-z0-9\"']\$)(?:\$[^$]{1,2000}?\$\$|(?![\s$])[^$\n]{0,400}?(?<![\s\\])\$(?!\d))")
-# A span ends its search at the next opener of its kind (see normalize._TEX_SPAN).
-_BACKSLASH_MATH = re.compile(r"\\(?:\((?:(?!\\\().){1,400}?\\\)|\[(?:(?!\\\[).){1,2000}?\\\]"
-                             r"|begin\{(?:equation|align|gather|multline|eqnarray|displaymath))", re.S)
+# normalize's spans: each ends its search at the next opener of its kind (see normalize._TEX_SPAN).
+_BACKSLASH_MATH = re.compile(rf"{TEX_PAREN_SPAN}|{TEX_BRACKET_SPAN}"
+                             r"|\\begin\{(?:equation|align|gather|multline|eqnarray|displaymath)", re.S)
 _REPL_LINE = re.compile(r"^(?:>>>|\.\.\.) [^\n]*", re.M)
 _UNI_MATH = re.compile("[\u2200-\u22ff\u2190-\u21ff\u27e8\u27e9\u2a00-\u2aff\u2102\u2115\u211a\u211d\u2124"
                        "\u03b1-\u03c9\u0391-\u03a9\u2070-\u209f\u221a\u2212\u239b-\u23af]")
