@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from curation.extract.html import extract_fast, extract_fragment, extract_html
@@ -490,3 +492,23 @@ def test_docutils_math2html_formulas_become_tex_with_limits_in_tex_order():
     assert "$$∫_{0}^{1}x^{n}dx = (1)/(n + 1)$$" in text
     # the same HTML from another generator is not math markup
     assert "$" not in extract_html(_gen_page("WordPress 6.4", DOCUTILS_BODY)).text
+
+
+@pytest.mark.parametrize("body, expected", [
+    # Sphinx (python-sasmodels-doc): a control space at the end of the TeX, "\ " before "\)".
+    ('<p>cylinder.py <span class="math notranslate nohighlight">\\(\\ \\star\\ \\)</span> cylinder.c</p>',
+     "$\\ \\star\\ $"),
+    ('<div class="math notranslate nohighlight">\\[\\int_0^1 f\\ \\]</div>', "$$\\int_0^1 f\\ $$"),
+    # Undelimited math-class text (pandoc --katex), and a line break "\\" that escapes nothing.
+    ('<p>Then <span class="math inline">\\ \\alpha\\ </span> holds.</p>', "$\\ \\alpha\\ $"),
+    ('<p>Rows <span class="math">\\(a \\\\ \\)</span> end.</p>', "$a \\\\$"),
+])
+def test_trailing_control_space_does_not_escape_the_closing_dollar(body, expected):
+    out = extract_html(page(body)).text
+    assert expected in out
+    assert not _ESCAPED_DOLLAR.search(out)
+
+
+# A "$" after an odd run of backslashes is escaped, so it closes nothing.
+_ESCAPED_DOLLAR = re.compile(r"(?<!\\)(?:\\\\)*\\\$")
+

@@ -22,6 +22,7 @@ from lxml import html as lxml_html
 
 from curation.extract.layout import flatten_layout_tables
 from curation.extract.math_dom import RawHints, normalize_math, replace_element
+from curation.extract.mathml import strip_tex
 from curation.extract.settings import ExtractSettings
 
 _MATH_SPAN = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.S)
@@ -494,7 +495,8 @@ def extract_fast(html: str) -> str:
         if any(c in _FAST_IMG_CLASSES for c in cls) or _MATH_SRC_FAST.search(src):
             _fast_replace(tree, el, el.getattr("alt"), False)
     text = extract_plain_text_fast(tree)
-    return _FAST_DISPLAY.sub(lambda m: f"$${m.group(1).strip()}$$", _FAST_INLINE.sub(lambda m: f"${m.group(1).strip()}$", text))
+    inline = _FAST_INLINE.sub(lambda m: f"${strip_tex(m.group(1))}$", text)
+    return _FAST_DISPLAY.sub(lambda m: f"$${strip_tex(m.group(1))}$$", inline)
 
 
 _MATH_SRC_FAST = re.compile(r"codecogs|latex\.php|mimetex|/math/render/|wp\.com/latex", re.I)

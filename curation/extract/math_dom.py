@@ -16,7 +16,14 @@ from dataclasses import dataclass
 from lxml import etree
 
 from curation.extract.math_images import tex_from_image_url
-from curation.extract.mathml import clean_tex, is_display, mathml_to_latex, tex_annotation
+from curation.extract.mathml import (
+    clean_tex,
+    is_display,
+    mathml_to_latex,
+    squash_tex,
+    strip_tex,
+    tex_annotation,
+)
 
 # Elements whose text is code or not rendered: delimiters there are not math.
 _VERBATIM = {"pre", "code", "kbd", "samp", "tt", "script", "style", "textarea", "listing", "xmp"}
@@ -91,7 +98,7 @@ def _inside(el: etree._Element, tags: set[str]) -> bool:
 
 
 def _wrap(tex: str, display: bool) -> str:
-    tex = _WS.sub(" ", tex).strip()
+    tex = squash_tex(tex)
     return f"$${tex}$$" if display else f"${tex}$"
 
 
@@ -556,7 +563,7 @@ _SINGLE_DOLLAR_SPAN = re.compile(r"(?<![\\$])\$(?!\$)([^$\n]{1,2000}?)\$(?!\$)")
 def _trim_dollar_padding(text: str) -> str:
     """``$ n+1 $`` -> ``$n+1$``: where the page's renderer takes ``$`` as a delimiter, the padding
     is layout, and tools that read ``$..$`` as pandoc does (no space inside) would miss it."""
-    return _SINGLE_DOLLAR_SPAN.sub(lambda m: f"${m.group(1).strip()}$" if m.group(1).strip() else m.group(), text)
+    return _SINGLE_DOLLAR_SPAN.sub(lambda m: f"${strip_tex(m.group(1))}$" if m.group(1).strip() else m.group(), text)
 
 
 def _rewrite_text_delimiters(root: etree._Element, counts: Counter) -> None:

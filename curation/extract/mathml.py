@@ -25,11 +25,31 @@ def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1].lower()
 
 
+def strip_tex(tex: str) -> str:
+    """``tex.strip()``, except that a trailing odd run of backslashes keeps a space after it.
+
+    ``\\ `` is TeX's control space: Sphinx pages write ``\\(\\ \\star\\ \\)``, and stripping its
+    space left ``$\\ \\star\\$``, whose ``\\$`` is an escaped dollar, not the closing delimiter
+    (python-sasmodels-doc, bench/unseen_packages.py round 5). A TeX string never ends in a lone
+    backslash, so the space goes back whoever stripped it first; an even run (``\\\\``, a line
+    break) escapes nothing.
+    """
+    tex = tex.strip()
+    if tex.endswith("\\") and (len(tex) - len(tex.rstrip("\\"))) % 2:
+        tex += " "
+    return tex
+
+
+def squash_tex(tex: str) -> str:
+    """Whitespace runs to one space, stripped as ``strip_tex`` strips."""
+    return strip_tex(_WS.sub(" ", tex))
+
+
 def clean_tex(tex: str) -> str:
     """Collapse whitespace and drop MediaWiki's ``{\\displaystyle ...}`` wrapper."""
-    tex = _WS.sub(" ", tex).strip()
+    tex = squash_tex(tex)
     m = _DISPLAYSTYLE.match(tex)
-    return m.group(1).strip() if m else tex
+    return squash_tex(m.group(1)) if m else tex
 
 
 def tex_annotation(math_el: etree._Element) -> str | None:
@@ -89,7 +109,7 @@ def convert_presentation(math_el: etree._Element) -> str | None:
     out = _MSPACE.sub(" ", out.strip("$")).strip()
     if out.startswith("\\[") and out.endswith("\\]"):
         out = out[2:-2]
-    return _WS.sub(" ", out).strip() or None
+    return squash_tex(out) or None
 
 
 def mathml_to_latex(math_el: etree._Element) -> tuple[str, str]:
