@@ -512,3 +512,20 @@ def test_trailing_control_space_does_not_escape_the_closing_dollar(body, expecte
 # A "$" after an odd run of backslashes is escaped, so it closes nothing.
 _ESCAPED_DOLLAR = re.compile(r"(?<!\\)(?:\\\\)*\\\$")
 
+
+def test_figure_captions_and_tables_in_figures_keep_their_math():
+    # Sphinx's figure (python-sasmodels-doc) and WordPress's table block: resiliparse drops
+    # whatever a <figure> holds when image alt texts are off.
+    sphinx = ('<figure class="align-default" id="id2"><img alt="../_images/angles.png" src="../_images/angles.png" />'
+              '<figcaption><p><span class="caption-number">Fig. 21 </span><span class="caption-text">Angles '
+              '<span class="math notranslate nohighlight">\\(\\theta\\)</span> and '
+              '<span class="math notranslate nohighlight">\\(\\phi\\)</span> orient the cylinder.</span></p>'
+              '</figcaption></figure>')
+    wordpress = ('<figure class="wp-block-table"><table><tbody><tr><td>Derivative of '
+                 '<span class="katex"><span class="katex-mathml"><math><semantics><mrow><mi>x</mi></mrow>'
+                 '<annotation encoding="application/x-tex">x^n</annotation></semantics></math></span></span></td>'
+                 '<td>Rule</td></tr></tbody></table></figure>')
+    out = extract_html(page(sphinx + wordpress)).text
+    assert "Angles $\\theta$ and $\\phi$ orient the cylinder." in out
+    assert "$x^n$" in out
+    assert "angles.png" not in out

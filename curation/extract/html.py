@@ -165,6 +165,7 @@ def extract_html(html: str, url: str | None = None, settings: ExtractSettings | 
         if share >= settings.max_code_share:
             meta["prose_formulas"] = prose_formulas(tree, fragments)
         if settings.main_content == "resiliparse":
+            _figures_to_divs(tree)
             _content_lists_to_paragraphs(tree)
             _glue_symbol_nodes(tree)
             text = _resiliparse_text(_serialise(tree))
@@ -399,6 +400,19 @@ def _keep_math_asides(tree: etree._Element) -> None:
 
 _BLOCK_TAGS = {"div", "p", "table", "ul", "ol", "dl", "pre", "section", "article", "blockquote", "form",
                "h1", "h2", "h3", "h4", "h5", "h6", "figure", "aside", "nav", "header", "footer", "main"}
+
+
+def _figures_to_divs(tree: etree._Element) -> None:
+    """<figure> and <figcaption> become <div>s, so that resiliparse keeps what they hold.
+
+    With ``alt_texts=False`` (which keeps image file names out of the text) resiliparse drops
+    everything inside a figure: Sphinx's captions with their formulas (python-sasmodels-doc,
+    bench/unseen_packages.py round 5) and the tables, code and formula images that WordPress
+    (``wp-block-table``) and static-site generators wrap in figures. Images stay out: their alt
+    texts are still not extracted.
+    """
+    for el in tree.iter("figure", "figcaption"):
+        el.tag = "div"
 
 
 def _math_divs_to_paragraphs(tree: etree._Element) -> None:
