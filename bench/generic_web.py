@@ -1,6 +1,6 @@
 """Precision and gate cost on generic web pages (news, shops, portals) the classifier never saw.
 
-    .venv/bin/python bench/generic_web.py [--split heldout] [--cache output/cache/npm]
+    .venv/bin/python bench/generic_web.py [--split heldout] [--cache output/cache/web_generic]
 
 The pages are classifiers/seeds_web_generic.py's held-out split (run it with ``--fetch`` once):
 none is math, so every page the pipeline keeps is a false positive. Prints, per page set, how

