@@ -87,6 +87,14 @@ def write_record(writer: WARCWriter, url: str, record_id: str, http_headers, bod
     writer.write_record(rec)
 
 
+def pick_math_pages(labels: dict[str, dict], n_nonmath: int) -> set[str]:
+    """Record ids of the dev math pages, drawn seeded, that make ``MATH_SHARE`` of a mix beside
+    ``n_nonmath`` other pages (all of them when there are too few)."""
+    math_ids = sorted(i for i, d in labels.items() if d["label"] == "math")
+    n_pick = min(len(math_ids), round(MATH_SHARE / (1 - MATH_SHARE) * n_nonmath))
+    return set(random.Random(SEED).sample(math_ids, n_pick))
+
+
 def replica_url(url: str, k: int) -> str:
     return url if k == 0 else f"{url}{'&' if '?' in url else '?'}replica={k}"
 
@@ -121,10 +129,8 @@ def build(corpus: Path, out: Path) -> dict:
     info["dev"] = {"pages": len(labels), "math_pages": n_math, "bytes": sum(w.stat().st_size for w in warcs)}
 
     # 5% math: every non-math page, and math pages drawn seeded so that math / all ~= MATH_SHARE.
-    math_ids = sorted(i for i, d in labels.items() if d["label"] == "math")
-    n_nonmath = len(labels) - len(math_ids)
-    n_pick = round(MATH_SHARE / (1 - MATH_SHARE) * n_nonmath)
-    picked = set(random.Random(SEED).sample(math_ids, n_pick))
+    picked = pick_math_pages(labels, len(labels) - n_math)
+    n_pick = len(picked)
     handles, writers = _writers(out / "mix5", 2)
     n = 0
     for rid, url, http, body, wh in iter_responses(warcs):
@@ -193,9 +199,8 @@ def build_large_mix(corpus: Path, out: Path, docs: Path) -> dict:
         for path in sorted(root.rglob("*.html")):
             extra.append((prefix + str(path.relative_to(root)), path.read_bytes()))
     n_nonmath = sum(1 for d in labels.values() if d["label"] != "math") + len(extra)
-    math_ids = sorted(i for i, d in labels.items() if d["label"] == "math")
-    n_pick = min(len(math_ids), round(MATH_SHARE / (1 - MATH_SHARE) * n_nonmath))
-    picked = set(random.Random(SEED).sample(math_ids, n_pick))
+    picked = pick_math_pages(labels, n_nonmath)
+    n_pick = len(picked)
     handles, writers = _writers(out / "mix5_large", LARGE_FILES)
     n = 0
     for rid, url, http, body, wh in iter_responses(warcs):
@@ -243,11 +248,8 @@ def build_web_mix(corpus: Path, out: Path, cache: Path, copies: int = WEB_COPIES
 
     fetch(cache)
     generic = [(f"https://{name}.example/{page}", body) for name, page, body in iter_pages(cache, "heldout")]
-    labels = load_labels(corpus)
-    n_nonmath = len(generic) * copies
-    math_ids = sorted(i for i, d in labels.items() if d["label"] == "math")
-    n_pick = min(len(math_ids), round(MATH_SHARE / (1 - MATH_SHARE) * n_nonmath))
-    picked = set(random.Random(SEED).sample(math_ids, n_pick))
+    picked = pick_math_pages(load_labels(corpus), len(generic) * copies)
+    n_pick = len(picked)
     handles, writers = _writers(out / "mix5_web", LARGE_FILES)
     n = 0
     for rid, url, http, body, wh in iter_responses(sorted((corpus / "web").glob("*.warc.gz"))):

