@@ -123,6 +123,19 @@ def test_formula_service_images_are_markup_cues():
     assert markup_cues('<p><img src="https://example.com/cat.png"> and a math test</p>', 10_000)["latex_img"] == 0
 
 
+def test_formulas_kept_in_attributes_are_markup_cues():
+    """MathType, MathJax 4, Quill and MathQuill show glyphs or images whose source sits in an
+    attribute: the cheap text has no math, so the markup must pass the page."""
+    gate = CascadeGate()
+    for frag in ('<img class="Wirisformula" data-mathml="\u00abmath\u00bb\u00ab/math\u00bb" alt="x">',
+                 '<mjx-container><mjx-math data-latex="x^2"></mjx-math></mjx-container>',
+                 '<span class="ql-formula" data-value="x^2"><span class="katex">x2</span></span>',
+                 '<span class="mq-math-mode"><span class="mq-selectable">$x^2$</span></span>'):
+        d = gate.decide(f"<html><body><p>Our recipe for a quick soup {frag} with basil.</p></body></html>")
+        assert d.passed and d.signals["passed_by"] == "markup", frag
+    assert markup_cues('<p>A data-latex-free page about mathematics</p>', 10_000)["source_attr"] == 0
+
+
 @needs_shared
 def test_gate_recall_on_dev_pages_kept_by_full_path():
     """On a seeded sample of dev-crawl pages, the gate keeps >= 99% of pages the full path keeps."""

@@ -207,6 +207,53 @@ def test_mathjax3_chtml_keeps_the_assistive_mathml_not_the_glyphs():
     assert "$=$" not in out
 
 
+def test_mathjax4_without_assistive_mathml_takes_its_data_latex():
+    """MathJax 4 writes the TeX source on the nodes it typesets; without the assistive MathML the
+    container's glyphs are CSS, so the longest ``data-latex`` (the whole formula) is the source."""
+    body = (
+        '<p>The identity <mjx-container class="MathJax" jax="CHTML"><mjx-math data-latex="e=mc^2" '
+        'class="MJX-TEX" aria-hidden="true"><mjx-mi data-latex="e"><mjx-c class="mjx-c1D452 TEX-I"></mjx-c>'
+        '</mjx-mi><mjx-mo data-latex="="><mjx-c>=</mjx-c></mjx-mo></mjx-math></mjx-container> is well known.</p>'
+        '<p><mjx-container class="MathJax" jax="CHTML" display="true"><mjx-math data-latex="\\int_0^1 x\\,dx">'
+        '<mjx-mo data-latex="\\int"></mjx-mo></mjx-math></mjx-container></p>'
+    )
+    out = extract_html(page(body)).text
+    assert "The identity $e=mc^2$ is well known." in out
+    assert "$$\\int_0^1 x\\,dx$$" in out
+
+
+def test_editor_formulas_whose_source_is_an_attribute():
+    """Quill keeps the TeX in ``data-value`` (its KaTeX rendering has no annotation); MathType/WIRIS
+    keeps MathML in ``data-mathml`` as "safe XML" (the alt text is speech, not math); MathQuill's
+    static math starts with a hidden ``mq-selectable`` copy of the TeX before its rendering."""
+    body = (
+        '<p>Quill: <span class="ql-formula" data-value="\\frac{a}{b}"><span contenteditable="false">'
+        '<span class="katex"><span class="katex-html" aria-hidden="true">ab</span></span></span></span> here.</p>'
+        '<p>WIRIS: <img class="Wirisformula" src="/pluginwiris_engine/app/showimage?formula=1" '
+        'data-mathml="\u00abmath xmlns=\u00a8http://www.w3.org/1998/Math/MathML\u00a8\u00bb\u00abmsqrt\u00bb'
+        '\u00abmi\u00bbx\u00ab/mi\u00bb\u00ab/msqrt\u00bb\u00ab/math\u00bb" alt="square root of x"/> there.</p>'
+        '<p>MathQuill: <span class="mq-math-mode"><span class="mq-selectable">$y^{3}$</span>'
+        '<span class="mq-root-block"><var>y</var><span class="mq-sup">3</span></span></span> too.</p>'
+        '<p>A toolbar: <img data-mathml="not markup" alt="a button"/> stays.</p>'
+    )
+    out = extract_html(page(body)).text
+    assert "Quill: $\\frac{a}{b}$ here." in out
+    assert "WIRIS: $\\sqrt{x}$ there." in out and "square root" not in out
+    assert "MathQuill: $y^{3}$ too." in out and "y3" not in out
+
+
+def test_mathml_in_an_attribute_does_not_expand_entities():
+    """data-mathml is parsed as XML: an entity-expansion bomb or an external entity in it must
+    neither expand nor be fetched (the page still extracts)."""
+    bomb = ('&lt;!DOCTYPE m [&lt;!ENTITY a "aaaaaaaaaa"&gt;&lt;!ENTITY b "&amp;a;&amp;a;&amp;a;&amp;a;&amp;a;'
+            '&amp;a;&amp;a;&amp;a;"&gt;&lt;!ENTITY c SYSTEM "file:///etc/passwd"&gt;]&gt;'
+            '&lt;math&gt;&lt;mi&gt;&amp;b;&amp;c;&lt;/mi&gt;&lt;/math&gt;')
+    body = f'<p>Before <img data-mathml="{bomb}" alt="x"/> after the image.</p>'
+    out = extract_html(page(body)).text
+    assert "Before" in out and "after the image" in out
+    assert "aaaa" not in out and "root:" not in out
+
+
 def test_undelimited_sphinx_math_class_becomes_tex_but_texinfo_em_stays_text():
     """Sphinx with jsMath writes span.math/div.math holding bare TeX; Texinfo's em.math is a
     variable in running prose (Maxima's "base e") and stays as it is."""
@@ -416,6 +463,8 @@ def test_raw_hints_skip_only_passes_the_page_cannot_need():
         "<p>Forum [itex]a+b[/itex] and [MATH]c[/MATH]</p>",
         '<p>GitLab <code data-math-style="inline" class="code math js-render-math">a^2</code></p>',
         '<p>pandoc <span class="math inline"><em>x</em><sup>2</sup></span> and <eq env="math">y</eq></p>',
+        '<p>Quill <span class="ql-formula" data-value="q^2">q2</span>, MathType <img data-mathml="&lt;math&gt;'
+        '&lt;mi&gt;w&lt;/mi&gt;&lt;/math&gt;"> and <span class="mq-math-mode"><span class="mq-selectable">$m$</span></span></p>',
         "<p>No math here, only prose.</p>",
     ]
     for html in pages:
@@ -423,7 +472,7 @@ def test_raw_hints_skip_only_passes_the_page_cannot_need():
         assert normalize_math(fast, RawHints.of(html)) == normalize_math(full, RawHints())
         assert etree_text(fast) == etree_text(full)
     assert RawHints.of(pages[-1]) == RawHints(classed=False, mathml=False, delimiters=False, bbcode=False,
-                                              data_math=False, pandoc_math=False)
+                                              data_math=False, pandoc_math=False, source_attrs=False)
     assert RawHints.of(pages[2]).delimiters and not RawHints.of(pages[2]).mathml
 
 

@@ -168,6 +168,8 @@ class RawHints:
     # auto-render or MathJax configuration makes ``$`` an inline delimiter, and the renderer
     # typesets ``$ n $`` as it does ``$n$``.
     dollar_configured: bool = False
+    # Editors that keep a formula's source in an attribute (Quill, MathType/WIRIS).
+    source_attrs: bool = True
 
     @classmethod
     def of(cls, html: str) -> RawHints:
@@ -181,6 +183,7 @@ class RawHints:
             # pandoc writes class="math inline|display"; GladTeX <eq env=..>
             pandoc_math="math inline" in low or "math display" in low or "<eq " in low,
             dollar_configured=('"$"' in html or "'$'" in html) and _DOLLAR_CONFIG.search(html) is not None,
+            source_attrs="ql-formula" in low or "data-mathml" in low or "mq-math-mode" in low,
         )
 
 
@@ -255,6 +258,14 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
         # its text is only the operators, "=" for e = mc^2).
         inner = next((m for m in el.iter() if isinstance(m.tag, str) and _local_name(m) == "math"), None)
         if inner is None:
+            # MathJax 4 may leave out the assistive MathML but writes the TeX source on the nodes
+            # it typesets (``data-latex``): the whole formula is the longest of them.
+            sources = [v for v in el.xpath(".//@data-latex | @data-latex") if v.strip()]
+            if not sources:
+                continue
+            display = (el.get("display") or "").lower() in ("true", "block")
+            replace_element(el, _wrap(max(sources, key=len), display), block=display and _stands_alone(el))
+            counts["mathjax_latex_attr"] += 1
             continue
         tex, _ = mathml_to_latex(inner)
         display = (el.get("display") or "").lower() == "true" or is_display(inner)
@@ -275,6 +286,9 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
         replace_element(el, _wrap(tex, display), block=display and _stands_alone(el))
         counts["mathml"] += 1
         counts[f"mathml_{how}"] += 1
+
+    if hints.source_attrs:
+        _rewrite_source_attributes(root, counts)
 
     # <img> whose alt text is LaTeX.
     for el in list(root.iter("img")):
@@ -337,6 +351,53 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
     elif generator.startswith("docutils"):
         _docutils_formulas(root, counts)
     return counts
+
+
+# ---- formulas whose source is an attribute of the rendered element ------------------------------
+# MathType/WIRIS (Moodle, many school and publisher sites) writes its MathML into ``data-mathml`` in
+# "safe XML": the markup characters replaced so the value survives HTML editors (the plugin's
+# MathML.safeXmlDecode). Its alt text is speech ("x squared plus 1"), not the formula.
+_SAFE_XML = str.maketrans({"\u00ab": "<", "\u00bb": ">", "\u00a8": '"', "\u00a7": "&", "`": "'"})
+
+
+def _mathml_from_attribute(value: str) -> etree._Element | None:
+    markup = value.translate(_SAFE_XML) if "\u00ab" in value else value
+    if "<math" not in markup and ":math" not in markup:
+        return None
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
+    try:
+        # &nbsp; and other HTML entities are undefined in XML; recover mode skips them.
+        return etree.fromstring(markup.encode("utf-8"), parser)
+    except etree.XMLSyntaxError:
+        return None
+
+
+def _rewrite_source_attributes(root: etree._Element, counts: Counter) -> None:
+    """Quill's ``<span class="ql-formula" data-value="TeX">`` (its KaTeX rendering inside has no
+    annotation), MathType's ``<img data-mathml="...">`` and MathQuill's static math, whose
+    rendering follows a hidden ``<span class="mq-selectable">$TeX$</span>`` (the copy source)."""
+    for el in root.xpath(".//*[contains(@class, 'mq-math-mode')]"):
+        source = next((s for s in el.iter() if isinstance(s.tag, str) and _has_class(s, "mq-selectable")), None)
+        tex = _plain(source).strip() if source is not None else ""
+        if el.getparent() is None or not _has_class(el, "mq-math-mode") or len(tex) < 3:
+            continue
+        tex = tex[1:-1] if tex[0] == tex[-1] == "$" else tex
+        replace_element(el, _wrap(tex, False))
+        counts["mathquill"] += 1
+    for el in root.xpath(".//*[@data-value and contains(@class, 'ql-formula')]"):
+        tex = (el.get("data-value") or "").strip()
+        if el.getparent() is not None and tex and _has_class(el, "ql-formula"):
+            replace_element(el, _wrap(tex, False))
+            counts["quill"] += 1
+    for el in root.xpath(".//img[@data-mathml]"):
+        if el.getparent() is None:
+            continue
+        math = _mathml_from_attribute(el.get("data-mathml") or "")
+        tex = mathml_to_latex(math)[0] if math is not None else ""
+        if tex:
+            display = _stands_alone(el) and is_display(math)
+            replace_element(el, _wrap(tex, display), block=display)
+            counts["wiris"] += 1
 
 
 # ---- math that documentation generators write as plain HTML ------------------------------------

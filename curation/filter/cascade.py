@@ -45,6 +45,9 @@ _LOWERED_CUES: dict[str, re.Pattern[bytes]] = {
     # <img alt="$x^2$">: an alt text that is a delimited formula (Doxygen's formula images,
     # LaTeX2HTML), whatever the image's class.
     "tex_img_alt": re.compile(rb"\balt=\"\$[^\"<>]{1,400}?\$\""),
+    # Editors and renderers that keep the source in an attribute and show glyphs or an image:
+    # MathType/WIRIS ``data-mathml``, MathJax 4 ``data-latex``, Quill, MathQuill.
+    "source_attr": re.compile(rb"data-mathml=|data-latex=|class=\"[^\"]*\b(?:ql-formula|mq-math-mode)\b"),
 }
 # Case-sensitive cues (TeX delimiters), matched on the page's text.
 _CASED_CUES: dict[str, re.Pattern[str]] = {
@@ -72,6 +75,9 @@ _PRECHECK: dict[str, tuple[str, ...]] = {
     "tex_generator": ("hevea", "latex2html", "tex4ht", "gapdoc"),
     # One spelling only (double quotes, dollars): each literal is one more scan of every page.
     "tex_img_alt": ('alt="$',),
+    # Each holds a root ("math", "latex"), so they add no scan to most pages. Not "ql-formula",
+    # which would: Quill renders its formulas with KaTeX, and the katex cue passes those pages.
+    "source_attr": ("data-mathml=", "data-latex=", "mq-math-mode"),
 }
 # Cues whose formulas stay in resiliparse's text (TeX delimiters, Sphinx math elements), so
 # the gate's classifier sees them; every other content cue hides its math from the cheap text.
