@@ -192,8 +192,8 @@ def test_formula_images_with_delimited_alt_pass_on_markup():
 
 
 def test_markup_cues_equal_a_scan_of_every_literal():
-    """The root-guarded literal scan on lowercased bytes finds exactly what testing every literal
-    and matching case-insensitively on the page's text finds."""
+    """The one-pass literal search (Aho-Corasick, overlapping matches) on lowercased bytes finds
+    exactly what testing every literal and matching case-insensitively on the page's text finds."""
     import re
 
     from curation.filter import cascade
@@ -204,6 +204,9 @@ def test_markup_cues_equal_a_scan_of_every_literal():
              "<script>Math.max(1, 2)</script><meta name=generator content=hevea>",
              '<span class="tex">x</span><img class="ql-img-inline-formula" src="mimetex.cgi?x">',
              '<img class="formulaDsp" alt="$$\\sum_i x_i$$" src="form_1.png">',
+             # literals inside literals: "math" in "<math", "math/tex" and "mathjax"; "katex" in "katex.min.js"
+             '<script type="math/tex">x</script><script src="MathJax.js"></script><b class="katex">y</b>',
+             '<span class="ql-formula" data-value="x">\u00e9\u4e2d</span><img data-mathml="\u00abmath\u00bb">',
              '<META NAME="GENERATOR" CONTENT="LaTeX2HTML"><SPAN CLASS="MATH">x</SPAN><IMG CLASS="LaTeXImg" ALT="$x$">']
 
     # The reference matches the case-insensitive cues as str patterns with re.I on the page as it
