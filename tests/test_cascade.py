@@ -124,13 +124,15 @@ def test_formula_service_images_are_markup_cues():
 
 
 def test_formulas_kept_in_attributes_are_markup_cues():
-    """MathType, MathJax 4, Quill and MathQuill show glyphs or images whose source sits in an
-    attribute: the cheap text has no math, so the markup must pass the page."""
+    """MathType, MathJax 4, Quill, MathQuill, MathJax 2's MathML input and Moodle's TeX filter show
+    glyphs or images whose source the cheap text does not see, so the markup must pass the page."""
     gate = CascadeGate()
     for frag in ('<img class="Wirisformula" data-mathml="\u00abmath\u00bb\u00ab/math\u00bb" alt="x">',
                  '<mjx-container><mjx-math data-latex="x^2"></mjx-math></mjx-container>',
                  '<span class="ql-formula" data-value="x^2"><span class="katex">x2</span></span>',
-                 '<span class="mq-math-mode"><span class="mq-selectable">$x^2$</span></span>'):
+                 '<span class="mq-math-mode"><span class="mq-selectable">$x^2$</span></span>',
+                 '<script type="math/mml"><math><mi>x</mi></math></script>',
+                 '<img class="texrender" alt="x^2" src="/filter/tex/pix.php/3f.png">'):
         d = gate.decide(f"<html><body><p>Our recipe for a quick soup {frag} with basil.</p></body></html>")
         assert d.passed and d.signals["passed_by"] == "markup", frag
     assert markup_cues('<p>A data-latex-free page about mathematics</p>', 10_000)["source_attr"] == 0

@@ -242,6 +242,23 @@ def test_editor_formulas_whose_source_is_an_attribute():
     assert "MathQuill: $y^{3}$ too." in out and "y3" not in out
 
 
+def test_mathjax2_mathml_input_scripts_and_moodle_tex_images():
+    """MathJax 2's MathML input keeps each formula as text in <script type="math/mml"> (beside its
+    rendering, which goes); Moodle's TeX filter draws formulas as images whose alt is the TeX."""
+    body = (
+        '<p>Let <span class="MathJax" id="MathJax-Element-1-Frame"><nobr>glyphs</nobr></span>'
+        '<script type="math/mml" id="MathJax-Element-1"><math xmlns="http://www.w3.org/1998/Math/MathML">'
+        '<mfrac><mi>a</mi><mi>b</mi></mfrac></math></script> be a fraction.</p>'
+        '<p>Moodle: <img class="texrender" title="x^2" alt="x^2" '
+        'src="https://school.example/filter/tex/pix.php/3f2a.png"> is a square.</p>'
+        '<p>Empty <script type="math/mml">not mathml</script> source.</p>'
+    )
+    out = extract_html(page(body)).text
+    assert "Let $\\frac{a}{b}$ be a fraction." in out and "glyphs" not in out
+    assert "Moodle: $x^2$ is a square." in out
+    assert "Empty source." in out or "Empty  source." in out
+
+
 def test_mathml_in_an_attribute_does_not_expand_entities():
     """data-mathml is parsed as XML: an entity-expansion bomb or an external entity in it must
     neither expand nor be fetched (the page still extracts)."""

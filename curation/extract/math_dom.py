@@ -37,7 +37,9 @@ _MATHJAX_RENDERED = re.compile(
 # Quill) or by the renderer it points at (codecogs, latex.php, mimetex, Wikimedia's math/render).
 _MATH_IMG_CLASS = re.compile(
     r"(^|\s)(math|latex|tex|mathtex|equation|formula|formulaInl|formulaDsp|inlineformula|wp-latex|ql-img-inline-formula|"
-    r"mwe-math-fallback-image-inline|mwe-math-fallback-image-display|latexImg|tex-image)(\s|$)",
+    r"mwe-math-fallback-image-inline|mwe-math-fallback-image-display|latexImg|tex-image|"
+    # Moodle's TeX notation filter (school and university course pages)
+    r"texrender)(\s|$)",
     re.I,
 )
 # An alt text that is itself a delimited formula is TeX whatever the image's class: Doxygen
@@ -49,7 +51,7 @@ _PLACEHOLDER_ALT = re.compile(r"^(?:equation|formula|latex|tex|math|image|img|eq
 _MATH_IMG_SRC = re.compile(
     r"codecogs\.com|latex\.php|latex\.cgi|mimetex|mathtex\.cgi|/math/render/|wp\.com/latex|"
     r"s0\.wp\.com/latex|chart\.apis\.google\.com/chart\?cht=tx|chart\.googleapis\.com/chart\?cht=tx|"
-    r"quicklatex|latex\.codecogs|/render/math\?math=|/equation\?tex=|"
+    r"quicklatex|latex\.codecogs|/render/math\?math=|/equation\?tex=|/filter/tex/pix\.php|"
     # MathWorld's formula images (/images/equations/<Entry>/Inline12.svg, NumberedEquation1.gif;
     # relative on the site itself): the alt is the formula in linear notation ("N×N", "a_(11)B"),
     # not TeX, but it is the math the page shows.
@@ -232,8 +234,9 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
             replace_element(el, _wrap(tex, display), block=display and _stands_alone(el))
             counts["wiki"] += 1
 
-    # MathJax source scripts: <script type="math/tex"> and "math/tex; mode=display".
-    scripts = [s for s in root.iter("script") if (s.get("type") or "").lower().startswith("math/tex")]
+    # MathJax 2 source scripts: <script type="math/tex"> and "math/tex; mode=display", and its
+    # MathML input, <script type="math/mml"> holding a <math> element as text.
+    scripts = [s for s in root.iter("script") if (s.get("type") or "").lower().startswith(("math/tex", "math/mml"))]
     if scripts:
         for el in list(root.iter()):
             if isinstance(el.tag, str) and el.getparent() is not None and _MATHJAX_RENDERED.search(_classes(el)):
@@ -241,8 +244,17 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
         for s in scripts:
             if s.getparent() is None:
                 continue
-            display = "mode=display" in (s.get("type") or "").lower().replace(" ", "")
-            replace_element(s, _wrap(s.text or "", display), block=display and _stands_alone(s))
+            kind = (s.get("type") or "").lower().replace(" ", "")
+            if kind.startswith("math/mml"):
+                math = parse_mathml(s.text or "")
+                tex = mathml_to_latex(math)[0] if math is not None else ""
+                display = math is not None and is_display(math)
+            else:
+                tex, display = s.text or "", "mode=display" in kind
+            if not tex.strip():
+                _remove(s)
+                continue
+            replace_element(s, _wrap(tex, display), block=display and _stands_alone(s))
             counts["mathjax_script"] += 1
     # AsciiMath sources (MathJax's math/asciimath) are not TeX: kept as plain text, not dropped
     # with the other scripts.
@@ -360,7 +372,8 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
 _SAFE_XML = str.maketrans({"\u00ab": "<", "\u00bb": ">", "\u00a8": '"', "\u00a7": "&", "`": "'"})
 
 
-def _mathml_from_attribute(value: str) -> etree._Element | None:
+def parse_mathml(value: str) -> etree._Element | None:
+    """A <math> element from MathML kept as text (an attribute, a script), or None; safe XML too."""
     markup = value.translate(_SAFE_XML) if "\u00ab" in value else value
     if "<math" not in markup and ":math" not in markup:
         return None
@@ -392,7 +405,7 @@ def _rewrite_source_attributes(root: etree._Element, counts: Counter) -> None:
     for el in root.xpath(".//img[@data-mathml]"):
         if el.getparent() is None:
             continue
-        math = _mathml_from_attribute(el.get("data-mathml") or "")
+        math = parse_mathml(el.get("data-mathml") or "")
         tex = mathml_to_latex(math)[0] if math is not None else ""
         if tex:
             display = _stands_alone(el) and is_display(math)

@@ -36,15 +36,15 @@ from curation.filter.settings import CascadeSettings, FilterSettings
 _LOWERED_CUES: dict[str, re.Pattern[bytes]] = {
     "mathml": re.compile(rb"<math[\s>]"),
     "katex": re.compile(rb"class=\"[^\"]*\bkatex\b"),
-    "tex_script": re.compile(rb"type=\"?math/tex"),
+    "tex_script": re.compile(rb"type=\"?math/(?:tex|mml)"),
     "tex_annotation": re.compile(rb"application/x-tex"),
     "math_class": re.compile(rb"class=\"[^\"]*\bmath\b"),
-    "latex_img": re.compile(rb"codecogs|latex\.php|mimetex|/math/render/|wp\.com/latex|/render/math\?|equation\?tex="),
+    "latex_img": re.compile(rb"codecogs|latex\.php|mimetex|/math/render/|wp\.com/latex|/render/math\?|equation\?tex=|/filter/tex/pix\.php"),
     # Pages made by LaTeX-to-HTML converters, whose formulas carry no math markup (hevea and
     # GAPDoc: curation/extract/math_dom.py turns their math into $..$; LaTeX2HTML, TeX4ht).
     "tex_generator": re.compile(rb"<meta[^>]*(?:hevea|latex2html|tex4ht|gapdoc)"),
     # <img> classes of LaTeX renderers (WordPress, Quill, MediaWiki fallbacks): their alt is TeX.
-    "tex_img_class": re.compile(rb"class=\"[^\"]*\b(?:latex|tex|mathtex|wp-latex|ql-img-inline-formula|tex-image|lateximg)\b"),
+    "tex_img_class": re.compile(rb"class=\"[^\"]*\b(?:latex|tex|mathtex|wp-latex|ql-img-inline-formula|tex-image|lateximg|texrender)\b"),
     # <img alt="$x^2$">: an alt text that is a delimited formula (Doxygen's formula images,
     # LaTeX2HTML), whatever the image's class.
     "tex_img_alt": re.compile(rb"\balt=\"\$[^\"<>]{1,400}?\$\""),
@@ -64,15 +64,15 @@ _CONTENT_CUES: dict[str, re.Pattern] = {**_LOWERED_CUES, **_CASED_CUES}
 _PRECHECK: dict[str, tuple[str, ...]] = {
     "mathml": ("<math",),
     "katex": ("katex",),
-    "tex_script": ("math/tex",),
+    "tex_script": ("math/tex", "math/mml"),
     "tex_annotation": ("x-tex",),
     "tex_inline": ("\\(",),
     "tex_display": ("\\[", "$$", "\\begin{"),
     # The class value ends at a quote or a space after "math" ("mathjax" alone is not a cue).
     "math_class": ('math"', "math ", "math'"),
     "latex_img": ("codecogs", "latex.php", "mimetex", "/math/render/", "wp.com/latex", "/render/math?",
-                  "equation?tex="),
-    "tex_img_class": ("latex", "ql-img", "tex-image", '"tex"', '"tex ', ' tex"'),
+                  "equation?tex=", "/filter/tex/pix.php"),
+    "tex_img_class": ("latex", "ql-img", "tex-image", '"tex"', '"tex ', ' tex"', "texrender"),
     "tex_generator": ("hevea", "latex2html", "tex4ht", "gapdoc"),
     # One spelling (double quotes, dollars), as the regex.
     "tex_img_alt": ('alt="$',),
