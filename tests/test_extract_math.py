@@ -259,6 +259,17 @@ def test_mathjax2_mathml_input_scripts_and_moodle_tex_images():
     assert "Empty source." in out or "Empty  source." in out
 
 
+def test_formula_image_with_an_undelimited_tex_alt_and_no_hint():
+    """An alt text holding a TeX command or a braced script is TeX whatever the image's class
+    and source; a Windows path or a caption is not."""
+    body = ('<p>The ratio <img src="/eq/3.svg" alt="\\frac{a}{b}"> is fixed and '
+            '<img src="/eq/4.svg" alt="x^{2}"> grows.</p>'
+            '<p>Open <img src="/icons/folder.png" alt="C:\\Program Files\\new"> here.</p>')
+    out = extract_html(page(body)).text
+    assert "The ratio $\\frac{a}{b}$ is fixed and $x^{2}$ grows." in out
+    assert "Program Files" not in out
+
+
 def test_mathml_in_an_attribute_does_not_expand_entities():
     """data-mathml is parsed as XML: an entity-expansion bomb or an external entity in it must
     neither expand nor be fetched (the page still extracts)."""

@@ -46,6 +46,12 @@ _MATH_IMG_CLASS = re.compile(
 # (``formulaInl``/``formulaDsp``), LaTeX2HTML and other converters write ``alt="$x^2$"``. Both
 # delimiters and a body that is not a bare amount ("$5$") are required.
 _DELIMITED_ALT = re.compile(r"(\$\$?|\\\(|\\\[)(?=[^$]*[^\d\s.,$])[^$]+(\$\$?|\\\)|\\\])$")
+# An undelimited alt text that can only be TeX: a math command or a braced script (``x^{2}``).
+# Formula images of sites and converters with no class or known renderer (self-hosted mimeTeX,
+# static-site pipelines writing ``eq-3.svg``) carry their source this way.
+_TEX_ALT = re.compile(r"\\(?:frac|dfrac|tfrac|sqrt|sum|prod|int|oint|lim|infty|partial|nabla|mathbb|mathrm|"
+                      r"mathcal|mathbf|left[(\[|.]|begin\{|cdot|times|leq?|geq?|neq|approx|equiv|pm|"
+                      r"alpha|beta|gamma|delta|epsilon|varepsilon|theta|lambda|sigma|omega|pi)(?![a-zA-Z])|[\^_]\{")
 # Alt texts that are no formula: a placeholder word or the image's file name.
 _PLACEHOLDER_ALT = re.compile(r"^(?:equation|formula|latex|tex|math|image|img|eq\.?\s*\d*|[^\s/]+\.(?:png|gif|svg|jpe?g))$", re.I)
 _MATH_IMG_SRC = re.compile(
@@ -308,7 +314,7 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
             continue
         alt = (el.get("alt") or "").strip()
         if not (_MATH_IMG_CLASS.search(_classes(el)) or _MATH_IMG_SRC.search(el.get("src") or "")
-                or (alt and _DELIMITED_ALT.match(alt))):
+                or (alt and (_DELIMITED_ALT.match(alt) or _TEX_ALT.search(alt)))):
             continue
         if not alt or _PLACEHOLDER_ALT.match(alt):
             # No TeX in the alt text: a formula service's URL may carry it (math_images).
