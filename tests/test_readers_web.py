@@ -325,3 +325,43 @@ def test_source_listings_are_rejected_but_pages_with_examples_are_kept(tmp_path)
     # max_code_share=1.0 keeps listings
     rows = {r["origin"]: r for r in read_file(str(path), ExtractSettings(max_code_share=1.0), Counter())}
     assert rows["https://eigen.example/MathFunctions_8h_source.html"]["reason"] is None
+
+
+_PAGE = ("<html><body><main><h1>Sums</h1><p>The sum of the first n integers is "
+         "$\\sum_{k=1}^n k = \\frac{n(n+1)}{2}$, which Gauss found as a boy. " + "We check it for small n. " * 8
+         + "</p></main></body></html>")
+
+
+def _chunked(body: bytes, size: int = 0x14b) -> bytes:
+    parts = [body[i : i + size] for i in range(0, len(body), size)]
+    return b"".join(b"%x; ext=1\r\n" % len(p) + p + b"\r\n" for p in parts) + b"0\r\n\r\n"
+
+
+def test_transfer_and_content_encodings_the_crawler_kept(tmp_path):
+    """WARCs from wget, Heritrix or browsertrix keep chunked bodies and brotli as sent: the chunk
+    sizes must not land in the text (nor cut a formula), and brotli is undone like gzip. XHTML
+    served as application/xml is a page; a brotli bomb is rejected, not inflated."""
+    import brotli
+
+    page = _PAGE.encode()
+    xhtml = (b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body><main>'
+             + _PAGE.encode()[len("<html><body><main>"):])
+    path = tmp_path / "enc.warc.gz"
+    with open(path, "wb") as fh:
+        w = WARCWriter(fh, gzip=True)
+        _response(w, "http://a.example/chunked", _chunked(page), "text/html", extra=[("Transfer-Encoding", "chunked")])
+        _response(w, "http://a.example/chunked-gzip", _chunked(gzip.compress(page)), "text/html",
+                  extra=[("Transfer-Encoding", "chunked"), ("Content-Encoding", "gzip")])
+        _response(w, "http://a.example/br", brotli.compress(page), "text/html", extra=[("Content-Encoding", "br")])
+        _response(w, "http://a.example/xhtml", xhtml, "application/xml")
+        _response(w, "http://a.example/feed", b"<?xml version='1.0'?><rss><channel/></rss>", "application/xml")
+        _response(w, "http://a.example/bomb", brotli.compress(b"<p>" + b"a" * 50_000_000), "text/html",
+                  extra=[("Content-Encoding", "br")])
+    rows = {r["origin"].rsplit("/", 1)[1]: r for r in read_file(str(path), S, Counter())}
+    for name in ("chunked", "chunked-gzip", "br", "xhtml"):
+        assert rows[name]["reason"] is None, (name, rows[name]["reason"])
+        assert "$\\sum_{k=1}^n k = \\frac{n(n+1)}{2}$" in rows[name]["text"], name
+        assert "14b" not in rows[name]["text"]
+    assert rows["chunked"]["meta"]["transfer_encoding"] == "chunked"
+    assert rows["feed"]["reason"] == "not_html:application/xml"
+    assert rows["bomb"]["reason"] == "undecodable"

@@ -10,10 +10,13 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
+
+import brotli  # FastWARC's own dependency: Content-Encoding br
 
 from curation.extract.charset import decode_html
 from curation.extract.html import DocumentRejected, ExtractResult, ExtractTimeout, extract_html
@@ -22,12 +25,18 @@ from curation.readers._common import doc_row, error_reason
 
 SOURCE = "web"
 HTML_TYPES = {"text/html", "application/xhtml+xml", "application/xml+xhtml", "text/xhtml"}
+XML_TYPES = {"application/xml", "text/xml"}
 HtmlToText = Callable[[str, "str | None", ExtractSettings], ExtractResult]
 
 
 def _sniff_html(body: bytes) -> bool:
     head = body[:1024].lstrip().lower()
     return head.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<html" in head or b"<body" in head
+
+
+def _sniff_xhtml(body: bytes) -> bool:
+    head = body[:2048].lower()
+    return b"<html" in head and b"http://www.w3.org/1999/xhtml" in head
 
 
 # Control bytes that never occur in text in any charset a page can declare (tab, LF, FF, CR and
@@ -62,11 +71,49 @@ def _decompress(body: bytes, encoding: str, limit: int) -> bytes | None:
         elif encoding == "deflate":
             d = zlib.decompressobj()
             out = d.decompress(body, limit + 1)
+        elif encoding == "br":
+            # The output limit bounds memory on a brotli bomb (it is honoured to a buffer's size).
+            b = brotli.Decompressor()
+            out = b.process(body, output_buffer_limit=limit + 1)
+            if not b.is_finished():
+                return None
         else:
             return body
-    except (OSError, EOFError, zlib.error):
+    except (OSError, EOFError, zlib.error, brotli.error):
         return None
     return None if len(out) > limit else out
+
+
+_CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\r\n]*)?\r?\n")
+
+
+def _dechunk(body: bytes) -> bytes | None:
+    """The payload of a body kept with ``Transfer-Encoding: chunked`` (RFC 9112, Sec. 7.1).
+
+    Common Crawl stores payloads de-chunked, but WARCs written by wget, Heritrix or browsertrix
+    keep the bytes as sent, and the chunk sizes would land in the text. None when the body is
+    not chunked after all (no valid size line at the start); a body cut off inside a chunk
+    keeps what arrived (the record says WARC-Truncated).
+    """
+    out = []
+    pos = 0
+    while True:
+        m = _CHUNK_SIZE_LINE.match(body, pos)
+        if m is None:
+            return b"".join(out) if out else None
+        size = int(m.group(1), 16)
+        if size == 0:
+            return b"".join(out)
+        start = m.end()
+        out.append(body[start : start + size])
+        pos = start + size
+        if pos >= len(body):
+            return b"".join(out)
+        # CRLF after the chunk data
+        if body.startswith(b"\r\n", pos):
+            pos += 2
+        elif body.startswith(b"\n", pos):
+            pos += 1
 
 
 def read_file(
@@ -238,14 +285,18 @@ def _response(rec: Any, warc_name: str, settings: ExtractSettings, counters: Cou
     if status != 200:
         return row(None, f"http_status:{status}"), False
     mime = content_type.split(";", 1)[0].strip().lower()
-    if mime and mime not in HTML_TYPES:
+    # XHTML is often served as generic XML; it is a page when its markup says so.
+    if mime and mime not in HTML_TYPES and not (mime in XML_TYPES and _sniff_xhtml(body)):
         return row(None, f"not_html:{mime}"), False
     if not mime and not _sniff_html(body):
         return row(None, "not_html:unknown"), False
     if len(body) > settings.max_html_bytes:
         return row(None, "too_large"), False
+    if "chunked" in (http.get("Transfer-Encoding") or "").lower():
+        body = _dechunk(body) or body
+        meta["transfer_encoding"] = "chunked"
     encoding = (http.get("Content-Encoding") or "").strip().lower()
-    if (encoding and encoding != "identity" and body[:2] == b"\x1f\x8b") or encoding == "deflate":
+    if (encoding and encoding != "identity" and body[:2] == b"\x1f\x8b") or encoding in ("deflate", "br"):
         body = _decompress(body, encoding, settings.max_html_bytes)
         if body is None:
             return row(None, "undecodable"), False
