@@ -91,3 +91,40 @@ def test_python_faq_dump():
     assert len(rows) == 177 and all(r["reason"] is None for r in rows)
     assert all(r["meta"]["license"] == "PSF-2.0" and r["meta"]["answer_ids"] for r in rows)
     assert sum(">>>" in r["text"] for r in rows) > 10  # code blocks survive as text
+
+
+def test_7z_dump_larger_than_the_archive_budget_is_read_but_a_bomb_is_not(tmp_path):
+    """Posts.xml is unpacked to disk and streamed, so a real site whose Posts.xml exceeds
+    max_archive_bytes is read; what refuses a bomb is the ratio to the archive's size."""
+    import py7zr
+
+    filler = "".join(row(Id=100 + i, PostTypeId=2, ParentId=1, Score=0, Body=f"<p>Answer number {i} with words.</p>")
+                     for i in range(3000))
+    src = tmp_path / "Posts.xml"
+    src.write_text(posts(XML.split("<posts>\r\n", 1)[1].rsplit("</posts>", 1)[0] + filler), encoding="utf-8")
+    arc = tmp_path / "stackoverflow.com-Posts.7z"
+    with py7zr.SevenZipFile(arc, "w") as z:
+        z.write(src, "Posts.xml")
+    small_budget = ExtractSettings(max_archive_bytes=src.stat().st_size // 4)
+    assert src.stat().st_size < small_budget.max_compression_ratio * arc.stat().st_size
+    rows = list(read_file(str(arc), small_budget, Counter()))
+    assert rows[0]["reason"] is None and rows[0]["origin"] == "stackoverflow.com/questions/1"
+
+    bomb_src = tmp_path / "bomb" / "Posts.xml"
+    bomb_src.parent.mkdir()
+    bomb_src.write_text(posts(row(Id=1, PostTypeId=1, Title="t", Body="<p>" + "a" * 4_000_000 + "</p>")))
+    bomb = tmp_path / "bomb.7z"
+    with py7zr.SevenZipFile(bomb, "w") as z:
+        z.write(bomb_src, "Posts.xml")
+    assert bomb_src.stat().st_size > 200 * bomb.stat().st_size
+    (rejected,) = read_file(str(bomb), ExtractSettings(max_archive_bytes=1_000_000), Counter())
+    assert rejected["reason"] == "archive_too_large"
+
+
+def test_other_tables_of_a_dump_are_skipped_with_a_counter(tmp_path):
+    site = tmp_path / "math.example"
+    site.mkdir()
+    (site / "Comments.xml").write_text('<?xml version="1.0"?><comments><row Id="1" Text="hi"/></comments>')
+    counters: Counter = Counter()
+    assert list(read_file(str(site / "Comments.xml"), S, counters)) == []
+    assert counters["forum_skipped_table:comments"] == 1

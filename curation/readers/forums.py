@@ -36,8 +36,23 @@ def site_name(path: str) -> str:
         return os.path.basename(os.path.dirname(os.path.abspath(path))) or "posts"
     for suffix in (".7z", ".xml"):
         if base.lower().endswith(suffix):
-            return base[: -len(suffix)]
-    return base
+            base = base[: -len(suffix)]
+            break
+    # Stack Overflow's dump is split by table: stackoverflow.com-Posts.7z
+    return base[: -len("-posts")] if base.lower().endswith("-posts") else base
+
+
+# Other tables of a dump (Comments.xml, Votes.xml, PostHistory.xml, ...): a site folder given as
+# a glob brings them along, and they hold no questions.
+_OTHER_TABLES = ("badges", "comments", "posthistory", "postlinks", "tags", "users", "votes")
+
+
+def other_table(path: str) -> str | None:
+    base = os.path.basename(path).lower()
+    for table in _OTHER_TABLES:
+        if base in (f"{table}.xml", f"{table}.7z") or base.endswith((f"-{table}.7z", f"-{table}.xml")):
+            return table
+    return None
 
 
 def parse_tags(raw: str | None) -> list[str]:
@@ -49,6 +64,10 @@ def parse_tags(raw: str | None) -> list[str]:
 
 
 def read_file(path: str, settings: ExtractSettings, counters: Counter) -> Iterator[dict[str, Any]]:
+    table = other_table(path)
+    if table is not None:
+        counters[f"forum_skipped_table:{table}"] += 1
+        return
     site = site_name(path)
     tmpdir = tempfile.mkdtemp(prefix="forums-")
     try:
@@ -82,16 +101,28 @@ def _extract_posts_7z(path: str, tmpdir: str, settings: ExtractSettings) -> str:
         if not infos:
             raise UnsafeArchive("no_posts_xml")
         info = infos[0]
-        if (info.uncompressed or 0) > settings.max_archive_bytes:
+        limit = posts_xml_limit(os.path.getsize(path), settings)
+        if (info.uncompressed or 0) > limit:
             raise UnsafeArchive("archive_too_large")
         name = info.filename
         if name.startswith("/") or ".." in name.replace("\\", "/").split("/"):
             raise UnsafeArchive("archive_path_escape")
         archive.extract(path=tmpdir, targets=[name])
     out = os.path.join(tmpdir, name)
-    if os.path.getsize(out) > settings.max_archive_bytes:
+    if os.path.getsize(out) > limit:
         raise UnsafeArchive("archive_too_large")
     return out
+
+
+def posts_xml_limit(archive_bytes: int, settings: ExtractSettings) -> int:
+    """How large the Posts.xml of a .7z dump may unpack.
+
+    ``max_archive_bytes`` alone would refuse real sites: Posts.xml is unpacked to disk and
+    streamed, never held in memory, and the big sites' run to gigabytes (XML packs 5-10x).
+    What marks a bomb is the ratio, so the archive may unpack to ``max_compression_ratio`` times
+    its own size, and always to ``max_archive_bytes``.
+    """
+    return max(settings.max_archive_bytes, int(settings.max_compression_ratio * archive_bytes))
 
 
 def _load(xml_path: str, db: sqlite3.Connection, counters: Counter) -> str | None:
