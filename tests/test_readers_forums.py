@@ -128,3 +128,19 @@ def test_other_tables_of_a_dump_are_skipped_with_a_counter(tmp_path):
     counters: Counter = Counter()
     assert list(read_file(str(site / "Comments.xml"), S, counters)) == []
     assert counters["forum_skipped_table:comments"] == 1
+
+
+def test_image_only_question_is_kept_for_its_answers(tmp_path):
+    xml = posts(
+        row(Id=1, PostTypeId=1, Title="Evaluate this integral", Body='<p><img src="https://i.sstatic.net/a.png"></p>')
+        + row(Id=2, PostTypeId=2, ParentId=1, Score=3,
+              Body="<p>Substitute $u = x^2$, so $du = 2x\\,dx$ and the bounds stay $0$ and $1$. Then "
+                   "$\\int_0^1 2x e^{x^2}\\,dx = \\int_0^1 e^u\\,du = e - 1$, since the antiderivative of "
+                   "$e^u$ is $e^u$ itself.</p>")
+        + row(Id=3, PostTypeId=1, Title="Only a title", Body='<p><img src="b.png"></p>')
+    )
+    p = tmp_path / "Posts.xml"
+    p.write_text(xml, encoding="utf-8")
+    rows = {r["origin"].rsplit("/", 1)[1]: r for r in read_file(str(p), S, Counter())}
+    assert rows["1"]["reason"] is None and "$u = x^2$" in rows["1"]["text"]
+    assert rows["3"]["reason"] == "empty_text"

@@ -222,6 +222,9 @@ def _documents(db: sqlite3.Connection, site: str, path: str, settings: ExtractSe
             continue
         meta["math_markup"] = dict(markup)
         text = "\n\n".join(parts)
-        has_body = bool(q.text.strip())
+        # A question whose body is only an image (common on math sites: a photo of the exercise)
+        # still has its title and answers, which hold the math; with neither body nor answers
+        # there is only a title.
+        has_body = bool(q.text.strip()) or len(parts) > bool(title)
         reason = None if has_body and len(text) >= max(settings.min_chars, 1) else "empty_text"
         yield doc_row(SOURCE, origin, 0, text or None, date=date, meta=meta, reason=reason)
