@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import tarfile
@@ -63,11 +64,11 @@ def test_tex_file_inputs_sibling_on_disk(tmp_path):
     assert "$a+b$" in row["text"] and row["meta"]["inputs_resolved"] == 1
 
 
-def _epub(path, chapters: dict[str, str], bomb: bool = False):
+def _epub(path, chapters: dict[str, str], bomb: bool = False, hrefs: list[str] | None = None):
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("mimetype", "application/epub+zip")
         z.writestr("META-INF/container.xml", '<?xml version="1.0"?><container xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="OEBPS/content.opf"/></rootfiles></container>')
-        items = "".join(f'<item id="c{i}" href="{n}" media-type="application/xhtml+xml"/>' for i, n in enumerate(chapters))
+        items = "".join(f'<item id="c{i}" href="{n}" media-type="application/xhtml+xml"/>' for i, n in enumerate(hrefs or chapters))
         spine = "".join(f'<itemref idref="c{i}"/>' for i in range(len(chapters)))
         z.writestr("OEBPS/content.opf", f'<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>Calculus</dc:title><dc:rights>CC BY 4.0</dc:rights></metadata><manifest>{items}</manifest><spine>{spine}</spine></package>')
         for n, body in chapters.items():
@@ -95,6 +96,106 @@ def test_epub_bomb_rejected(tmp_path):
     _epub(p, {"ch1.xhtml": CHAPTER.replace("@N@", "1")}, bomb=True)
     (row,) = list(read_file(str(p), S, Counter()))
     assert row["reason"] == "archive_bomb"
+
+
+def test_epub_hrefs_are_urls_and_missing_chapters_show(tmp_path):
+    # Manifest hrefs are URLs: percent-encoded names and fragments named real files, and were
+    # counted as missing (their chapters silently left out).
+    p = tmp_path / "book.epub"
+    chapters = {n: CHAPTER.replace("@N@", n[:5]) for n in ("Text/chapter 1.xhtml", "frag.xhtml", "gone.xhtml")}
+    _epub(p, chapters, hrefs=["Text/chapter%201.xhtml", "frag.xhtml#start", "absent.xhtml"])
+    counters: Counter = Counter()
+    (row,) = list(read_file(str(p), S, counters))
+    assert "Chapter Text/" in row["text"] and "Chapter frag." in row["text"]
+    assert row["meta"]["chapters"] == 2 and row["meta"]["missing_chapters"] == 1
+    assert counters["epub_missing_chapter"] == 1
+
+
+PAPER = "\\documentclass{article}\n\\begin{document}\nPAPER-%s $\\zeta(2)=\\pi^2/6$.\n\\end{document}\n"
+
+
+def _gz_tar(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_arxiv_per_paper_gz_sources(tmp_path):
+    # arXiv ships a paper's source as a bare .gz: a gzipped tarball, or a gzipped single .tex
+    # (also seen renamed .tar.gz). Before: unsupported_format and read_error:ReadError.
+    (tmp_path / "2101.00001.gz").write_bytes(_gz_tar({"ms.tex": (PAPER % "A").encode()}))
+    (tmp_path / "2101.00002.gz").write_bytes(gzip.compress((PAPER % "B").encode()))
+    (tmp_path / "2101.00003.tar.gz").write_bytes(gzip.compress((PAPER % "C").encode()))
+    for name, tag in (("2101.00001.gz", "A"), ("2101.00002.gz", "B"), ("2101.00003.tar.gz", "C")):
+        (row,) = list(read_file(str(tmp_path / name), S, Counter()))
+        assert row["reason"] is None and f"PAPER-{tag} $\\zeta(2)" in row["text"], name
+
+
+def test_arxiv_bulk_tar_gives_one_row_per_paper(tmp_path):
+    # arXiv_src_YYMM_NNN.tar holds one .gz per paper (a gzipped tarball or .tex) and .pdf for
+    # papers without TeX. Before: the whole tar was one no_tex_main row, every paper lost.
+    members = {
+        "2101/2101.00001.gz": _gz_tar({"ms.tex": (PAPER % "A").encode()}),
+        "2101/2101.00002.gz": gzip.compress((PAPER % "B").encode()),
+        "2101/2101.00003.pdf": b"%PDF-1.4 ...",
+        "2101/2101.00004.gz": gzip.compress(b"\\0" * (2 * 1024 * 1024)),  # ratio far above the cap
+        "2101/2101.00005.gz": b"not gzip",
+    }
+    p = tmp_path / "arXiv_src_2101_001.tar"
+    with tarfile.open(p, "w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    rows = list(read_file(str(p), S, Counter()))
+    assert [r["origin"] for r in rows] == [f"{p}#{n}" for n in members]  # one row per paper, in = kept + rejected
+    assert len({r["id"] for r in rows}) == len(members)
+    assert [r["reason"] for r in rows] == [None, None, "no_tex_source", "archive_bomb", "read_error:BadGzipFile"]
+    assert "PAPER-A" in rows[0]["text"] and "PAPER-B" in rows[1]["text"]
+    assert rows[1]["meta"]["arxiv_id"] == "2101.00002"
+    # Papers are capped one by one, not summed: a bulk tar larger than the archive budget is read
+    # whole, and a single paper over the budget is rejected alone.
+    import random
+
+    rng = random.Random(5)
+    big = {f"2101/2101.{10 + i:05d}.gz": gzip.compress((PAPER % "".join(rng.choices("abcdefghij", k=9000))).encode())
+           for i in range(8)}
+    p2 = tmp_path / "arXiv_src_2101_002.tar"
+    with tarfile.open(p2, "w") as tar:
+        for name, data in {**big, "2101/2101.00099.gz": gzip.compress(b"x" * 200_000)}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    budget = ExtractSettings(max_archive_bytes=3 * max(map(len, big.values())))
+    assert sum(map(len, big.values())) > budget.max_archive_bytes
+    capped = list(read_file(str(p2), budget, Counter()))
+    assert [r["reason"] for r in capped] == [None] * len(big) + ["archive_too_large"]
+
+
+def test_import_subimport_and_nested_inputs(tmp_path):
+    # \import/\subimport were left as literal commands (content lost, inputs_missing 0); on disk,
+    # an \input inside an \input'd file in a subfolder was not read.
+    main = ("\\documentclass{book}\n\\begin{document}\n\\import{parts/}{p1}\n\\subimport{parts/}{p2}\n"
+            "\\import{nowhere/}{p9}\n\\input{chapters/a}\n\\end{document}\n")
+    files = {"main.tex": main, "parts/p1.tex": "PART1 $x$.\n\\input{p1b}\n", "parts/p1b.tex": "PART1B $y$.\n",
+             "parts/p2.tex": "PART2 $z$.\n", "chapters/a.tex": "CH-A\n\\input{chapters/b}\n",
+             "chapters/b.tex": "CH-B $w$.\n"}
+    p = tmp_path / "book.tar.gz"
+    _tar(p, {n: t.encode() for n, t in files.items()})
+    (tmp_path / "disk").mkdir()
+    for name, text in files.items():
+        (tmp_path / "disk" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "disk" / name).write_text(text)
+    for path in (p, tmp_path / "disk" / "main.tex"):
+        (row,) = list(read_file(str(path), S, Counter()))
+        for part in ("PART1 $x$", "PART1B $y$", "PART2 $z$", "CH-A", "CH-B $w$"):
+            assert part in row["text"], (path, part)
+        assert row["meta"]["inputs_resolved"] == 5 and row["meta"]["inputs_missing"] == 1, path
+        assert "\\import{nowhere/}{p9}" in row["text"]
 
 
 def test_text_markdown_and_garbage(tmp_path):

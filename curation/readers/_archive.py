@@ -9,6 +9,8 @@ from __future__ import annotations
 import posixpath
 import tarfile
 import zipfile
+from collections.abc import Callable, Iterator
+from typing import IO
 
 from curation.extract.settings import ExtractSettings
 
@@ -32,18 +34,36 @@ def safe_member_name(name: str) -> str | None:
     return norm
 
 
-def read_tar(path: str, settings: ExtractSettings, suffixes: tuple[str, ...]) -> tuple[dict[str, bytes], int]:
-    """Regular-file members whose name ends with one of ``suffixes``; returns (files, skipped).
-
-    A member whose name escapes the archive root (``../``, absolute) makes the whole archive
-    ``archive_path_escape``: no real arXiv tarball has one, so it is hostile. Links and devices are
-    skipped (counted). Every regular member's declared size counts toward the budget, read or
-    not: a bomb's one huge member is refused at its header, before anything is inflated.
-    """
+def read_tar(source: str | IO[bytes], settings: ExtractSettings,
+             suffixes: tuple[str, ...]) -> tuple[dict[str, bytes], int]:
+    """Regular-file members whose name ends with one of ``suffixes``; returns (files, skipped)."""
     files: dict[str, bytes] = {}
     skipped = 0
+    for name, data, _ in iter_tar(source, settings, suffixes):
+        if data is None:
+            skipped += 1
+        else:
+            files[name] = data
+    return files, skipped
+
+
+def iter_tar(source: str | IO[bytes], settings: ExtractSettings, suffixes: tuple[str, ...],
+             alone: Callable[[str], object] | None = None) -> Iterator[tuple[str, bytes | None, str | None]]:
+    """(name, bytes, None) of each regular member whose name ends with one of ``suffixes``, one at
+    a time (an arXiv bulk tar is read paper by paper); (name, None, why) for a skipped member.
+
+    ``source`` is a path or a binary file object (a paper's tarball inflated from a bulk tar).
+    A member whose name escapes the archive root (``../``, absolute) makes the whole archive
+    ``archive_path_escape``: no real arXiv tarball has one, so it is hostile. Links and devices are
+    skipped (yielded with None). Every regular member's declared size counts toward the budget,
+    read or not: a bomb's one huge member is refused at its header, before anything is inflated.
+    Members for which ``alone(name)`` holds (the papers of an arXiv bulk tar, each processed and
+    dropped before the next is read) are capped one by one instead: a month of arXiv is larger
+    than the budget of one paper.
+    """
     total = 0
-    with tarfile.open(path, "r:*") as tar:
+    opened = tarfile.open(source, "r:*") if isinstance(source, str) else tarfile.open(fileobj=source, mode="r:*")
+    with opened as tar:
         for i, info in enumerate(tar):
             if i >= settings.max_archive_members:
                 raise UnsafeArchive("archive_too_many_members")
@@ -51,19 +71,20 @@ def read_tar(path: str, settings: ExtractSettings, suffixes: tuple[str, ...]) ->
             if name is None:
                 raise UnsafeArchive("archive_path_escape")
             if not info.isreg():  # symlinks, hard links, devices: never followed
-                skipped += 1
+                yield name, None, "archive_link_member"
                 continue
-            total += info.size
-            if total > settings.max_archive_bytes:
-                raise UnsafeArchive("archive_too_large")
+            if alone is not None and alone(name):
+                if info.size > settings.max_archive_bytes:
+                    yield name, None, "archive_too_large"
+                    continue
+            else:
+                total += info.size
+                if total > settings.max_archive_bytes:
+                    raise UnsafeArchive("archive_too_large")
             if not name.lower().endswith(suffixes):
                 continue
             fh = tar.extractfile(info)
-            if fh is None:
-                skipped += 1
-                continue
-            files[name] = fh.read(info.size)
-    return files, skipped
+            yield name, (None if fh is None else fh.read(info.size)), (None if fh else "archive_unreadable_member")
 
 
 def open_zip(path: str, settings: ExtractSettings) -> zipfile.ZipFile:

@@ -5,13 +5,19 @@ from __future__ import annotations
 import codecs
 import posixpath
 import re
+from collections.abc import Callable
 
 from curation.readers._common import decode_text
 
 _COMMENT = re.compile(r"(?<!\\)((?:\\\\)*)%.*$", re.M)
 # The name may not hold braces or backslashes: ``[^}]+`` let every ``\input{`` without a ``}``
 # rescan the rest of the file (O(n^2) on hostile input). ``(?![A-Za-z])`` keeps \includegraphics out.
-_INPUT = re.compile(r"\\(input|include|subfile)(?![A-Za-z])\s*(?:\{([^{}\\\n]{1,1024})\}|([^\s{}\\]+))")
+_INPUT = re.compile(
+    r"\\(input|include|subfile)(?![A-Za-z])\s*(?:\{([^{}\\\n]{1,1024})\}|([^\s{}\\]+))"
+    # The import package: \import{dir/}{file} (dir from the main file's folder), \subimport (from
+    # the importing file's); \input inside the imported file is then relative to that dir.
+    r"|\\(sub)?(?:import|inputfrom|includefrom)\*?\s*\{([^{}\\\n]{0,1024})\}\s*\{([^{}\\\n]{1,1024})\}"
+)
 _VERBATIM_BEGIN = re.compile(r"\\begin\{(verbatim\*?|lstlisting|minted|comment)\}")
 _BLANK_RUN = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 _DOCCLASS = re.compile(r"^[ \t]*\\(?:documentclass|documentstyle)\b", re.M)
@@ -94,34 +100,50 @@ def find_main(files: dict[str, str]) -> str | None:
     return sorted(cands, key=lambda n: (n.count("/"), -len(files[n]), n))[0]
 
 
-def resolve_inputs(main: str, files: dict[str, str], max_depth: int) -> tuple[str, dict[str, int]]:
-    """Inline \\input/\\include found in ``files`` (names relative to the archive root)."""
+def resolve_inputs(main: str, files: dict[str, str], max_depth: int,
+                   load: Callable[[str], str | None] | None = None) -> tuple[str, dict[str, int]]:
+    """Inline \\input/\\include/\\import found in ``files`` (names relative to the archive root).
+
+    ``load`` reads a name that ``files`` lacks (a file on disk beside a single .tex), so nested
+    inputs are found however deep, within ``max_depth``. What cannot be inlined stays as the
+    command and counts in ``inputs_missing``.
+    """
     stats = {"inputs_resolved": 0, "inputs_missing": 0}
     base = posixpath.dirname(main)
 
-    def lookup(ref: str) -> str | None:
+    def lookup(ref: str, dirs: tuple[str, ...]) -> str | None:
         ref = ref.strip()
         for cand in (ref, ref + ".tex"):
-            for name in (posixpath.normpath(posixpath.join(base, cand)), posixpath.normpath(cand)):
+            for folder in dict.fromkeys(dirs):
+                name = posixpath.normpath(posixpath.join(folder, cand))
                 if name in files:
+                    return name
+                text = load(name) if load else None
+                if text is not None:
+                    files[name] = text
                     return name
         return None
 
-    def expand(name: str, depth: int, seen: tuple[str, ...]) -> str:
+    def expand(name: str, depth: int, seen: tuple[str, ...], here: str) -> str:
         text = strip_comments(files[name])
 
         def sub(m: re.Match) -> str:
-            ref = m.group(2) or m.group(3)
-            target = lookup(ref)
-            if target is None or target in seen or depth >= max_depth:
+            if m.group(1):  # \input: from the import dir, else the main file's folder or the root
+                target_dir, dirs = here, (here, base, "")
+            else:  # \import / \subimport: the dir given, from the main file's or the current one
+                first, second = (here, base) if m.group(4) else (base, here)
+                target_dir = posixpath.normpath(posixpath.join(first, m.group(5)))
+                dirs = (target_dir, posixpath.normpath(posixpath.join(second, m.group(5))))
+            target = None if depth >= max_depth else lookup(m.group(2) or m.group(3) or m.group(6), dirs)
+            if target is None or target in seen:
                 stats["inputs_missing"] += 1
                 return m.group(0)
             stats["inputs_resolved"] += 1
-            return expand(target, depth + 1, (*seen, target))
+            return expand(target, depth + 1, (*seen, target), target_dir)
 
         return _INPUT.sub(sub, text)
 
-    return expand(main, 0, (main,)), stats
+    return expand(main, 0, (main,), base), stats
 
 
 def _mask_verbatim(tex: str) -> str:

@@ -1,7 +1,8 @@
 """Books and papers: TeX (a file or an arXiv-style tarball), EPUB, plain text and Markdown.
 
-One document per file. TeX keeps its math verbatim (it is already LaTeX); comments are stripped,
-``\\input``/``\\include`` are inlined, and the preamble before ``\\begin{document}`` is dropped
+One document per file, and per paper in an arXiv bulk tar (``arXiv_src_2101_001.tar``: one
+``.gz`` per paper). TeX keeps its math verbatim (it is already LaTeX); comments are stripped,
+``\\input``/``\\include``/``\\import`` are inlined, and the preamble before ``\\begin{document}`` is dropped
 (macro setup, as RedPajama's arXiv recipe does). EPUB chapters go through ``extract_fragment``
 (the same math normalisation, without boilerplate removal: a chapter is all content).
 """
@@ -9,17 +10,28 @@ One document per file. TeX keeps its math verbatim (it is already LaTeX); commen
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import posixpath
+import re
+import tarfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import unquote, urldefrag
 
 from lxml import etree
 
 from curation.extract.html import ExtractTimeout, extract_fragment, time_limit
 from curation.extract.settings import ExtractSettings
-from curation.readers._archive import UnsafeArchive, open_zip, read_tar, read_zip_member, safe_member_name
+from curation.readers._archive import (
+    UnsafeArchive,
+    iter_tar,
+    open_zip,
+    read_tar,
+    read_zip_member,
+    safe_member_name,
+)
 from curation.readers._common import decode_text, doc_row, error_reason
 from curation.readers._tex import (
     decode_tex,
@@ -27,13 +39,17 @@ from curation.readers._tex import (
     find_main,
     math_counts,
     resolve_inputs,
-    strip_comments,
 )
 
 SOURCE = "books"
 TEX_SUFFIXES = (".tex", ".ltx", ".latex", ".bbl", ".sty", ".cls", ".def")
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".rst", ".text")
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+# A paper in an arXiv bulk tar (arXiv_src_2101_001.tar): ``2101/2101.00001.gz``, a gzipped tarball or
+# a gzipped single .tex, or ``2101/2101.00003.pdf`` (no TeX source); old ids as ``0001/math0001001.gz``.
+_ARXIV_PAPER = re.compile(r"(?:^|/)((?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?\d{7})(?:v\d+)?)\.(?:gz|pdf)$")
+_NOT_TEX = (b"%PDF", b"%!PS")  # papers submitted as PDF or PostScript
+_BOMB_FLOOR = 1024 * 1024  # below this, a high compression ratio is no bomb (as in open_zip)
 _SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
@@ -41,13 +57,15 @@ def read_file(path: str, settings: ExtractSettings, counters: Counter) -> Iterat
     lower = path.lower()
     try:
         if lower.endswith(TAR_SUFFIXES):
-            yield _timed(_tarball, path, settings, counters)
+            yield from _archive(path, settings, counters)
         elif lower.endswith(".epub"):
             yield _epub(path, settings, counters)
         elif lower.endswith((".tex", ".ltx", ".latex", ".tex.gz")):
             yield _timed(_tex_file, path, settings)
         elif lower.endswith(TEXT_SUFFIXES):
             yield _text_file(path, settings)
+        elif lower.endswith(".gz"):  # arXiv's per-paper source: 2101.00001.gz
+            yield from _archive(path, settings, counters)
         else:
             yield doc_row(SOURCE, path, 0, None, meta={"file": path}, reason="unsupported_format")
     except UnsafeArchive as exc:
@@ -86,37 +104,110 @@ def _finish_tex(path: str, tex: str, meta: dict[str, Any], settings: ExtractSett
 
 
 def _tex_file(path: str, settings: ExtractSettings) -> dict[str, Any]:
-    text, how = decode_tex(_read_capped(path, settings))
-    meta: dict[str, Any] = {"file": path, "format": "tex", "charset": how}
+    data = _read_capped(path, settings)
+    return _tex_source(path, settings, data, {"file": path}, os.path.basename(path), _folder_loader(path, settings))
+
+
+def _tex_source(origin: str, settings: ExtractSettings, data: bytes, meta: dict[str, Any], name: str,
+                load: Callable[[str], str | None] | None = None) -> dict[str, Any]:
+    if data.startswith(_NOT_TEX):  # arXiv's .gz of a paper submitted as PostScript
+        return doc_row(SOURCE, origin, 0, None, meta=meta, reason="no_tex_source")
+    text, how = decode_tex(data)
+    meta.update(format="tex", charset=how)
     if text is None:
-        return doc_row(SOURCE, path, 0, None, meta=meta, reason="undecodable")
-    # \input of sibling files on disk, never outside the file's own folder.
-    name = os.path.basename(path)
-    files = {name: text}
-    folder = os.path.dirname(os.path.abspath(path))
-    for ref in _sibling_refs(text):
-        target = safe_member_name(ref if ref.endswith(".tex") else ref + ".tex")
-        full = os.path.join(folder, target) if target else None
-        if full and os.path.isfile(full) and target not in files:
-            with open(full, "rb") as fh:
-                sub, _ = decode_tex(fh.read())
-            if sub is not None:
-                files[target] = sub
-    tex, stats = resolve_inputs(name, files, settings.max_tex_input_depth)
+        return doc_row(SOURCE, origin, 0, None, meta=meta, reason="undecodable")
+    tex, stats = resolve_inputs(name, {name: text}, settings.max_tex_input_depth, load)
     meta.update(stats)
-    return _finish_tex(path, tex, meta, settings)
+    return _finish_tex(origin, tex, meta, settings)
 
 
-def _sibling_refs(text: str) -> list[str]:
-    from curation.readers._tex import _INPUT
+def _folder_loader(path: str, settings: ExtractSettings) -> Callable[[str], str | None]:
+    """Reads the TeX files a .tex on disk inputs, at any depth: from its own folder only (no
+    ``..``, absolute path or symlink out of it), within the archive byte budget."""
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    budget = settings.max_archive_bytes
 
-    return [m.group(2) or m.group(3) for m in _INPUT.finditer(strip_comments(text))]
+    def load(name: str) -> str | None:
+        nonlocal budget
+        rel = safe_member_name(name)
+        if rel is None or not rel.lower().endswith(TEX_SUFFIXES) or budget <= 0:
+            return None
+        full = os.path.realpath(os.path.join(folder, rel))
+        if os.path.commonpath((folder, full)) != folder or not os.path.isfile(full):
+            return None
+        with open(full, "rb") as fh:
+            data = fh.read(budget + 1)
+        budget -= len(data)
+        return decode_tex(data)[0] if budget >= 0 else None
+
+    return load
 
 
-def _tarball(path: str, settings: ExtractSettings, counters: Counter) -> dict[str, Any]:
-    raw, skipped = read_tar(path, settings, TEX_SUFFIXES)
+def _archive(path: str, settings: ExtractSettings, counters: Counter) -> Iterator[dict[str, Any]]:
+    """A tarball, or a gzipped single .tex whatever its name: arXiv ships a one-file paper's
+    source as a bare gzip (``2101.00001.gz``), and mirrors rename it ``.tar.gz``."""
+    if path.lower().endswith(".gz") and not tarfile.is_tarfile(path):
+        yield _timed(_tex_file, path, settings)
+    else:
+        yield from _tar_rows(path, settings, counters)
+
+
+def _tar_rows(path: str, settings: ExtractSettings, counters: Counter) -> Iterator[dict[str, Any]]:
+    """A paper's tarball is one document; an arXiv bulk tar gives one per paper, read one at a time."""
+    files: dict[str, bytes] = {}
+    skipped = papers = 0
+    for name, data, why in iter_tar(path, settings, (*TEX_SUFFIXES, ".gz", ".pdf"), alone=_ARXIV_PAPER.search):
+        paper = _ARXIV_PAPER.search(name)
+        if paper and data is None:  # a paper too large, or a link: rejected with its reason
+            papers += 1
+            yield doc_row(SOURCE, f"{path}#{name}", 0, None, reason=why,
+                          meta={"file": path, "member": name, "arxiv_id": paper.group(1)})
+        elif data is None:
+            skipped += 1
+        elif paper:
+            papers += 1
+            yield _bulk_paper(path, name, paper.group(1), data, settings, counters)
+        elif name.lower().endswith(TEX_SUFFIXES):
+            files[name] = data
     if skipped:
         counters["tar_members_skipped_unsafe"] += skipped
+    if files or not papers:  # a paper's tarball (or TeX loose beside a bulk tar's papers)
+        yield _timed(_tex_archive, path, settings, files, {"file": path, "unsafe_members": skipped})
+
+
+def _bulk_paper(path: str, name: str, arxiv_id: str, data: bytes, settings: ExtractSettings,
+                counters: Counter) -> dict[str, Any]:
+    """One paper of a bulk tar: a broken or hostile paper is rejected alone, the tar goes on."""
+    origin = f"{path}#{name}"
+    meta: dict[str, Any] = {"file": path, "member": name, "arxiv_id": arxiv_id}
+    try:
+        if name.lower().endswith(".pdf"):
+            return doc_row(SOURCE, origin, 0, None, meta=meta, reason="no_tex_source")
+        raw = _gunzip_capped(data, settings)
+        if tarfile.is_tarfile(io.BytesIO(raw)):
+            files, skipped = read_tar(io.BytesIO(raw), settings, TEX_SUFFIXES)
+            if skipped:
+                counters["tar_members_skipped_unsafe"] += skipped
+            return _timed(_tex_archive, origin, settings, files, {**meta, "unsafe_members": skipped})
+        return _timed(_tex_source, origin, settings, raw, meta, posixpath.basename(name)[:-3])
+    except UnsafeArchive as exc:
+        return doc_row(SOURCE, origin, 0, None, meta=meta, reason=exc.reason)
+    except Exception as exc:  # a corrupt paper (bad gzip, broken tar) costs that paper only
+        return doc_row(SOURCE, origin, 0, None, meta=meta, reason=error_reason(exc))
+
+
+def _gunzip_capped(data: bytes, settings: ExtractSettings) -> bytes:
+    """A bulk tar's paper inflated within the archive budget and the compression-ratio cap, so a
+    tar of small bombs cannot make each paper inflate a full budget."""
+    limit = min(settings.max_archive_bytes, max(_BOMB_FLOOR, int(len(data) * settings.max_compression_ratio)))
+    with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
+        raw = fh.read(limit + 1)
+    if len(raw) > limit:
+        raise UnsafeArchive("archive_too_large" if limit == settings.max_archive_bytes else "archive_bomb")
+    return raw
+
+
+def _tex_archive(origin: str, settings: ExtractSettings, raw: dict[str, bytes], meta: dict[str, Any]) -> dict[str, Any]:
     files: dict[str, str] = {}
     for name, data in raw.items():
         text, _ = decode_tex(data)
@@ -124,13 +215,13 @@ def _tarball(path: str, settings: ExtractSettings, counters: Counter) -> dict[st
             files[name] = text
     tex_files = {n: t for n, t in files.items() if n.lower().endswith((".tex", ".ltx", ".latex"))}
     main = find_main(tex_files)
-    meta: dict[str, Any] = {"file": path, "format": "tex_archive", "members": len(raw), "unsafe_members": skipped}
+    meta.update(format="tex_archive", members=len(raw))
     if main is None:
-        return doc_row(SOURCE, path, 0, None, meta=meta, reason="no_tex_main")
+        return doc_row(SOURCE, origin, 0, None, meta=meta, reason="no_tex_main")
     meta["main_file"] = main
     tex, stats = resolve_inputs(main, files, settings.max_tex_input_depth)
     meta.update(stats)
-    return _finish_tex(path, tex, meta, settings)
+    return _finish_tex(origin, tex, meta, settings)
 
 
 def _text_file(path: str, settings: ExtractSettings) -> dict[str, Any]:
@@ -162,6 +253,12 @@ def _package_xml(data: bytes) -> etree._Element:
     return root
 
 
+def _chapter_member(base: str, href: str | None) -> str | None:
+    """The zip member a manifest href names: an href is a URL, percent-encoded
+    (``chapter%201.xhtml``) and maybe with a fragment (``ch.xhtml#start``)."""
+    return safe_member_name(posixpath.join(base, unquote(urldefrag(href or "").url)))
+
+
 def _epub(path: str, settings: ExtractSettings, counters: Counter) -> dict[str, Any]:
     with open_zip(path, settings) as zf:
         names = set(zf.namelist())
@@ -178,13 +275,13 @@ def _epub(path: str, settings: ExtractSettings, counters: Counter) -> dict[str, 
         license_el = opf.find(".//{*}metadata/{*}rights")
         chapters: list[str] = []
         markup: Counter = Counter()
+        missing = 0
         for idref in spine:
             item = manifest.get(idref)
-            if item is None:
-                continue
-            href = safe_member_name(posixpath.join(base, item.get("href") or ""))
+            href = _chapter_member(base, item.get("href")) if item is not None else None
             if href is None or href not in names:
                 counters["epub_missing_chapter"] += 1
+                missing += 1
                 continue
             html, _ = decode_text(read_zip_member(zf, href, settings))
             if html is None:
@@ -198,7 +295,8 @@ def _epub(path: str, settings: ExtractSettings, counters: Counter) -> dict[str, 
             markup.update(result.meta.get("math_markup", {}))
             if result.text.strip():
                 chapters.append(result.text.strip())
-    meta: dict[str, Any] = {"file": path, "format": "epub", "chapters": len(chapters), "math_markup": dict(markup)}
+    meta: dict[str, Any] = {"file": path, "format": "epub", "chapters": len(chapters), "missing_chapters": missing,
+                            "math_markup": dict(markup)}
     if title_el is not None and title_el.text:
         meta["title"] = title_el.text.strip()
     if license_el is not None and license_el.text:
