@@ -371,3 +371,23 @@ def test_pandoc_epub3_with_mathml_keeps_every_formula():
     assert doc["meta"]["math_markup"]["mathml_annotation"] == in_source  # the TeX, not a conversion
     assert "$\\mathbf{K}(i|i)$" in doc["text"]
     assert "<math" not in doc["text"]
+
+
+def test_preamble_macros_are_expanded_in_the_body(tmp_path):
+    """The preamble goes, so its simple macros are expanded (RedPajama's arXiv recipe expands
+    those without arguments; braced arguments are expanded too). What cannot be expanded safely
+    stays: an optional argument, an unbraced argument, a recursive definition, and macros
+    defined only in a verbatim example."""
+    tex = ("\\documentclass{article}\n\\newcommand{\\R}{\\mathbb{R}}\n\\newcommand\\eps{\\varepsilon}\n"
+           "\\newcommand{\\norm}[1]{\\left\\|#1\\right\\|}\n\\DeclareMathOperator{\\Tr}{Tr}\n"
+           "\\def\\pair#1#2{(#1,#2)}\n\\newcommand{\\opt}[1][x]{#1}\n\\renewcommand{\\x}{\\x'}\n"
+           "\\begin{document}\nFor $x\\in\\R^n$ and $\\eps>0$, $\\norm{x}<\\eps$ implies $\\Tr(xx^T)<\\eps^2$; "
+           "$\\pair{a}{b}$, $\\opt{y}$, $\\x$, $\\norm x$ and \\Rx.\n"
+           "\\begin{verbatim}\n\\newcommand{\\foo}{bar}\n\\end{verbatim}\nThen \\foo.\n\\end{document}\n")
+    p = tmp_path / "paper.tex"
+    p.write_text(tex)
+    (row,) = read_file(str(p), S, Counter())
+    text = row["text"]
+    assert ("For $x\\in\\mathbb{R}^n$ and $\\varepsilon>0$, $\\left\\|x\\right\\|<\\varepsilon$ implies "
+            "$\\operatorname{Tr}(xx^T)<\\varepsilon^2$; $(a,b)$, $\\opt{y}$, $\\x$, $\\norm x$ and \\Rx.") in text
+    assert "Then \\foo." in text and row["meta"]["macros_expanded"] == 7

@@ -51,7 +51,7 @@ _DISPLAY = re.compile(r"\\begin\{(equation|align|gather|multline|eqnarray|displa
 _INLINE = re.compile(r"(?<![\\$])\$(?!\$)[^$]+?(?<!\\)\$|\\\(")
 
 
-def _verbatim_spans(tex: str) -> list[tuple[int, int]]:
+def verbatim_spans(tex: str) -> list[tuple[int, int]]:
     """(start, end) of each closed verbatim-like environment, found in linear time.
 
     A regex ``\\begin{env}.*?\\end{env}`` rescans the rest of the file for every unclosed
@@ -79,7 +79,7 @@ def _verbatim_spans(tex: str) -> list[tuple[int, int]]:
 def strip_comments(tex: str) -> str:
     """Drop ``%`` comments (not ``\\%``), but leave verbatim-like environments untouched."""
     out, pos = [], 0
-    for start, end in _verbatim_spans(tex):
+    for start, end in verbatim_spans(tex):
         out.append(_COMMENT.sub(r"\1", tex[pos:start]))
         out.append(tex[start:end])
         pos = end
@@ -149,7 +149,7 @@ def resolve_inputs(main: str, files: dict[str, str], max_depth: int,
 def _mask_verbatim(tex: str) -> str:
     """``tex`` with closed verbatim-like environments blanked (same length, so offsets hold)."""
     parts, pos = [], 0
-    for start, end in _verbatim_spans(tex):
+    for start, end in verbatim_spans(tex):
         parts.append(tex[pos:start])
         parts.append(" " * (end - start))
         pos = end
@@ -157,8 +157,9 @@ def _mask_verbatim(tex: str) -> str:
     return "".join(parts)
 
 
-def document_body(tex: str) -> tuple[str, bool]:
-    """The text between \\begin{document} and its \\end{document} (the preamble is macro setup).
+def split_document(tex: str) -> tuple[str, str | None]:
+    """(body, preamble): the text between \\begin{document} and its \\end{document}, and what
+    precedes it (macro setup), or (tex, None) when the file is no whole document.
 
     Package manuals show whole example documents, in ``verbatim`` or in listing environments of
     their own (``codeexample``, ``LTXexample``, ...). So the preamble is dropped only when
@@ -171,7 +172,7 @@ def document_body(tex: str) -> tuple[str, bool]:
     d = _DOCCLASS.search(masked)
     b = _BEGIN_DOC.search(masked, d.end()) if d else None
     if not d or not b or _BODY_BEFORE.search(masked, 0, d.start()):  # plain TeX, a chapter, an example
-        return tex, False
+        return tex, None
     depth, end = 1, None
     for m in _DOC_MARK.finditer(masked, b.end()):
         depth += 1 if m.group(1) == "begin" else -1
@@ -185,7 +186,7 @@ def document_body(tex: str) -> tuple[str, bool]:
     if end is None:  # unbalanced: the last \end{document} anywhere, else the end of the file
         ends = list(_END_DOC.finditer(masked, b.end()))
         end = ends[-1].start() if ends else len(tex)
-    return tex[b.end() : end], True
+    return tex[b.end() : end], masked[: b.start()]
 
 
 def decode_tex(data: bytes) -> tuple[str | None, str]:

@@ -35,11 +35,12 @@ from curation.readers._archive import (
 from curation.readers._common import decode_text, doc_row, error_reason
 from curation.readers._tex import (
     decode_tex,
-    document_body,
     find_main,
     math_counts,
     resolve_inputs,
+    split_document,
 )
+from curation.readers._tex_macros import expand_macros, find_macros
 
 SOURCE = "books"
 TEX_SUFFIXES = (".tex", ".ltx", ".latex", ".bbl", ".sty", ".cls", ".def")
@@ -95,8 +96,11 @@ def _read_capped(path: str, settings: ExtractSettings) -> bytes:
 
 
 def _finish_tex(path: str, tex: str, meta: dict[str, Any], settings: ExtractSettings) -> dict[str, Any]:
-    body, had_doc = document_body(tex)
-    meta["preamble_dropped"] = had_doc
+    body, preamble = split_document(tex)
+    meta["preamble_dropped"] = preamble is not None
+    if preamble is not None:
+        # The preamble's simple macros would mean nothing once it is gone (_tex_macros).
+        body, meta["macros_expanded"] = expand_macros(body, find_macros(preamble))
     meta.update(math_counts(body))
     text = body.strip()
     reason = None if len(text) >= max(settings.min_chars, 1) else "empty_text"
