@@ -109,3 +109,14 @@ def test_language_id_formula_stripping_is_linear(text):
 
     (lang,), took = _timed(lambda t: LanguageIdentifier().identify([t])[0], text)
     assert took < LIMIT_S and lang is not None
+
+
+@pytest.mark.parametrize("body", ["\\norm{" * N, "{" * N + "\\norm{a}" + "}" * N, "\\newcommand{\\R}{" * N])
+def test_macro_expansion_is_linear_on_unclosed_braces(body):
+    """Each use looked for its closing brace by scanning forward: O(uses x length) on hostile TeX."""
+    from curation.readers._tex_macros import expand_macros, find_macros
+
+    macros = find_macros("\\newcommand{\\norm}[1]{\\|#1\\|}\\newcommand{\\R}{\\mathbb{R}}")
+    _, secs = _timed(expand_macros, body, macros)
+    _, secs2 = _timed(find_macros, body)
+    assert secs < LIMIT_S and secs2 < LIMIT_S
