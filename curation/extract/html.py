@@ -536,6 +536,9 @@ def markup_summary(counts: Counter) -> dict[str, int]:
     return {k: int(v) for k, v in sorted(counts.items())}
 
 
+_WHOLE_DOCUMENT = re.compile(r"<(?:html|body)[\s>]", re.I)
+
+
 def extract_fragment(html: str, settings: ExtractSettings | None = None) -> ExtractResult:
     """Math-preserving text of HTML that is all content (a forum post body, an EPUB chapter).
 
@@ -548,7 +551,9 @@ def extract_fragment(html: str, settings: ExtractSettings | None = None) -> Extr
         if not html or not html.strip():
             return ExtractResult("", {"extractor": "fragment"})
         root = None
-        if "<html" in html[:1000].lower():  # a whole document (EPUB chapter): take its body
+        # A whole document (an EPUB chapter): take its body. Its markup may start late, after an
+        # XML declaration, a DOCTYPE with an internal subset or a long comment.
+        if _WHOLE_DOCUMENT.search(html, 0, 20_000):
             doc = parse_html(html)
             root = doc.find(".//body") if doc is not None else None
         if root is None:
