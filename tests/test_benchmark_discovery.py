@@ -205,7 +205,13 @@ def test_json_layouts_csv_and_tsv_are_read(tmp_path: Path) -> None:
         {"q": "multi\nline", "n": "2"},
     ]
     assert list(read_rows(tmp_path / "t.tsv")) == [{"q": "first", "n": "1"}]
-    (tmp_path / "two.json").write_text(json.dumps({"train": recs, "test": recs}))
+    # An object of splits: the test list (else the validation/dev one), never the train list.
+    train = [{"q": "a train problem"}]
+    (tmp_path / "splits.json").write_text(json.dumps({"train": train, "test": recs}))
+    (tmp_path / "dev.json").write_text(json.dumps({"train": train, "dev": recs}))
+    assert list(read_rows(tmp_path / "splits.json")) == recs
+    assert list(read_rows(tmp_path / "dev.json")) == recs
+    (tmp_path / "two.json").write_text(json.dumps({"easy": recs, "hard": recs}))
     with pytest.raises(ValueError, match="several lists of records"):
         list(read_rows(tmp_path / "two.json"))
 
@@ -294,7 +300,7 @@ def _embedded(sets: dict[str, list[tuple[str, str]]]) -> list[tuple[str, str, st
 
 
 def test_items_of_discovered_sets_are_found(built, discovered) -> None:
-    _, sets = built
+    root, sets = built
     _, _, index = discovered
     pages = _embedded(sets)
     matches = [index.match(page) for _, _, page in pages]
@@ -322,16 +328,28 @@ def test_items_of_discovered_sets_are_found(built, discovered) -> None:
     baseline = ContaminationIndex.build(
         {o: load_benchmark(REPO_BENCHMARKS, o, reg.benchmarks[o]) for o in ORIGIN.values()}, reg
     )
-    registered = sum(baseline.match(page) is not None for _, _, page in pages)
+    registered_hits = [baseline.match(page) is not None for _, _, page in pages]
+    registered = sum(registered_hits)
+    registered_per_set = {
+        name: sum(hit for (n, _, _), hit in zip(pages, registered_hits, strict=True) if n == name) / PER_SET
+        for name in sets
+    }
 
     print(
         f"recall: flagged {flagged}/{len(pages)} = {flagged / len(pages):.3f}, "
         f"with the right set and item {sum(named)}/{len(pages)} = {sum(named) / len(pages):.3f}; "
-        f"registered originals flag {registered}/{len(pages)}; per set {per_set}; misses {misses}"
+        f"registered originals flag {registered}/{len(pages)}; per set {per_set}; "
+        f"registered per set {registered_per_set}; misses {misses}"
     )
     assert len(pages) == PER_SET * len(EXPECTED)
-    assert flagged / len(pages) >= 0.95 and sum(named) / len(pages) >= 0.95, misses
-    assert min(per_set.values()) >= 0.85, per_set
+    # Multiple-choice sets with short stems get no exact matching, like the registered mmlu_stem:
+    # their stems under 13 tokens are given up for precision, by the registry as by discovery.
+    no_exact = {n for n in sets if (root / n).is_dir() and discover_spec(root / n).short_min_tokens == 0}
+    assert no_exact == {"mmlu_algebra"}
+    rest = [ok for (n, _, _), ok in zip(pages, named, strict=True) if n not in no_exact]
+    assert sum(rest) / len(rest) >= 0.95, misses
+    assert min(v for n, v in per_set.items() if n not in no_exact) >= 0.85, per_set
+    assert all(per_set[n] >= registered_per_set[n] for n in no_exact), (per_set, registered_per_set)
     assert flagged >= registered  # inference loses nothing against the hand-written registry
 
 
@@ -511,3 +529,202 @@ def test_adding_a_benchmark_folder_redoes_decontamination_not_extraction(tmp_pat
     after = {stage: cfg.fingerprint(stage) for stage in before}
     assert after["extract"] == before["extract"] and after["dedup"] == before["dedup"]
     assert after["decontaminate"] != before["decontaminate"] and after["shard"] != before["shard"]
+
+
+# ---- layouts that used to load without matching, or not load at all -----------------------------
+
+
+def _pages_found(index: ContaminationIndex, name: str, pairs: list[tuple[str, str]]) -> float:
+    """Share of (id, text) pairs found, inside prose, under their own set and id."""
+    hits = [index.match(HEAD + text + TAIL) for _, text in pairs]
+    return sum(m is not None and m.reason == f"contaminated:{name}:{i}" for (i, _), m in zip(pairs, hits, strict=True)) / len(pairs)
+
+
+def _long_problems(k: int, skip: int = 0) -> list[dict[str, Any]]:
+    """MATH-500 rows whose problem holds an n-gram (the short ones are a matter of exact matching)."""
+    return [r for r in _rows("math500") if len(tokenize(r["problem"])) >= 20][skip : skip + k]
+
+
+def _index_of(root: Path) -> tuple[DecontaminateSettings, dict, ContaminationIndex]:
+    settings = DecontaminateSettings(benchmarks={})
+    items = load_all(root, settings)
+    return settings, items, ContaminationIndex.build(items, settings)
+
+
+def test_chat_transcripts_are_read_as_their_user_turns(tmp_path: Path) -> None:
+    """A prompt stored as a chat list was not text: the set loaded on its short answer alone and
+    matched nothing (0/8 in the probe)."""
+    m5, other = _long_problems(40), _long_problems(40, skip=40)
+    _write_jsonl(tmp_path / "chat_prompt" / "test.jsonl", [
+        {"id": f"p{i}", "prompt": [{"role": "user", "content": r["problem"]}], "answer": r["answer"]}
+        for i, r in enumerate(other)
+    ])
+    _write_jsonl(tmp_path / "chat_messages" / "test.jsonl", [
+        {"messages": [{"role": "system", "content": "You are a helpful assistant."},
+                      {"role": "user", "content": r["problem"]},
+                      {"role": "assistant", "content": r["solution"]}]}
+        for r in m5
+    ])
+    _write_jsonl(tmp_path / "sharegpt" / "test.jsonl", [
+        {"id": f"s{i}", "conversations": [{"from": "human", "value": r["problem"]}, {"from": "gpt", "value": r["solution"]}]}
+        for i, r in enumerate(other)
+    ])
+    settings, items, index = _index_of(tmp_path)
+    assert settings.benchmarks["chat_prompt"].fields[0] == "prompt"
+    assert settings.benchmarks["chat_messages"].fields == ["messages"]
+    assert settings.benchmarks["sharegpt"].fields == ["conversations"]
+    # The user turns only: the system prompt and the assistant's solution are not the problem.
+    assert items["chat_messages"][3].texts == {"messages": m5[3]["problem"]}
+    assert _pages_found(index, "chat_prompt", [(f"p{i}", r["problem"]) for i, r in enumerate(other)]) == 1.0
+    assert _pages_found(index, "chat_messages", [(str(i), r["problem"]) for i, r in enumerate(m5)]) == 1.0
+    assert _pages_found(index, "sharegpt", [(f"s{i}", r["problem"]) for i, r in enumerate(other)]) == 0.0  # owned by chat_prompt
+    assert len(items["sharegpt"]) == 40
+
+
+def test_a_set_whose_items_can_never_match_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from curation.decontaminate.stage import build_index
+
+    _write_jsonl(tmp_path / "gsm8k" / "test.jsonl", _rows("gsm8k")[:10])
+    # Five tokens or fewer each: under the 13-token n-gram and the 6-token exact minimum.
+    _write_jsonl(tmp_path / "tiny" / "test.jsonl", [
+        {"id": i, "question": q} for i, q in enumerate(["Compute $7 \\cdot 8$.", "Simplify $\\sqrt{50}$.", "Factor $x^2-9$."])
+    ])
+    with caplog.at_level(logging.WARNING, logger="curation.decontaminate"):
+        index = build_index(DecontaminateSettings(), str(tmp_path))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(w.startswith("benchmark tiny: no item can ever be matched") and "6 tokens" in w for w in warnings), warnings
+    assert list(index.stats["unmatchable_sets"]) == ["tiny"]
+    assert index.stats["unmatchable_items"]["tiny"] == 3 and "gsm8k" not in index.stats["unmatchable_items"]
+
+
+def test_malformed_lines_boms_and_empty_files_cost_only_themselves(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from curation.decontaminate.stage import build_index
+
+    gsm = _rows("gsm8k")
+    lines = [json.dumps(r) for r in gsm[:1300]]
+    lines[4] = '{"idx": 4, "question": "bad \\escape"}'  # inside discovery's sample
+    lines[1200] = '{"idx": 1200, "question": "a raw\ttab and a control \x01 char"'  # beyond it, cut off
+    lines[700] = "[1, 2, 3]"  # JSON, but no record
+    (tmp_path / "gsm_copy").mkdir()
+    (tmp_path / "gsm_copy" / "test.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    m5 = _rows("math500")[:30]
+    (tmp_path / "bom_lines").mkdir()
+    (tmp_path / "bom_lines" / "test.jsonl").write_text(
+        "\ufeff" + "".join(json.dumps({"id": f"b{i}", "problem": r["problem"]}) + "\n" for i, r in enumerate(m5)),
+        encoding="utf-8",
+    )
+    (tmp_path / "bom_array").mkdir()
+    (tmp_path / "bom_array" / "test.json").write_text(
+        "\ufeff" + json.dumps([{"id": f"a{i}", "question": r["question"]} for i, r in enumerate(_rows("aime24"))]),
+        encoding="utf-8",
+    )
+    # A registered set whose file is empty: warned about and skipped, the run goes on.
+    (tmp_path / "math").mkdir()
+    (tmp_path / "math" / "test.jsonl").write_text("", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="curation.decontaminate"):
+        index = build_index(DecontaminateSettings(), str(tmp_path))
+    assert index.stats["benchmarks"] == {"bom_array": 30, "bom_lines": 30, "gsm_copy": 1297}
+    assert "math" in index.stats["skipped_sets"]
+    messages = "\n".join(r.getMessage() for r in caplog.records)
+    assert "test.jsonl: 3 malformed row(s) skipped (line 5: not JSON" in messages
+    assert "benchmark math: not read" in messages
+    found = _pages_found(index, "gsm_copy", [(str(i), gsm[i]["question"]) for i in range(1201, 1300)])
+    assert found == 1.0
+
+
+def test_without_a_test_split_the_validation_files_are_used_never_train(tmp_path: Path) -> None:
+    """train + validation (or dev) and no test: the train rows were indexed too, so every train
+    problem copied into a page was flagged (6/6 in the probe)."""
+    gsm = _rows("gsm8k")
+    train, held = gsm[200:260], gsm[:60]
+    _write_jsonl(tmp_path / "val_jsonl" / "train.jsonl", train)
+    _write_jsonl(tmp_path / "val_jsonl" / "validation.jsonl", held[:30])
+    _write_parquet(tmp_path / "dev_hf" / "data" / "train-00000-of-00001.parquet", train)
+    _write_parquet(tmp_path / "dev_hf" / "data" / "dev-00000-of-00001.parquet", held[30:])
+    assert discover_spec(tmp_path / "val_jsonl").files == ["validation.jsonl"]
+    assert discover_spec(tmp_path / "dev_hf").files == ["data/dev-00000-of-00001.parquet"]
+    _, _, index = _index_of(tmp_path)
+    assert _pages_found(index, "val_jsonl", [(str(r["idx"]), r["question"]) for r in held[:30]]) == 1.0
+    assert _pages_found(index, "dev_hf", [(str(r["idx"]), r["question"]) for r in held[30:]]) == 1.0
+    assert sum(index.match(HEAD + r["question"] + TAIL) is not None for r in train) == 0
+
+
+# Ordinary sentences that hold a short, generic MMLU stem ("Why would a ping sweep be used?").
+ORDINARY_WITH_MMLU_STEMS = [
+    "Lecture notes, week 4. Magnetic flux has the unit of weber, and the tesla is one weber per square metre.",
+    "From the hobby forum: a motor and a generator are basically the same machine run in opposite directions.",
+    "Public health leaflet. Radon is a health hazard because it is a radioactive gas that collects in basements.",
+    "Chemistry lab handout: an ester is made by reacting an alcohol with a carboxylic acid under acid catalysis.",
+    "Network admin FAQ: why would a ping sweep be used? To find which hosts on a subnet are alive.",
+    "Quiz review. Which of the following is true? Read every option before you answer, then pick one.",
+]
+
+
+def test_a_discovered_multiple_choice_set_gets_no_exact_matching(tmp_path: Path) -> None:
+    """Like the registered mmlu_stem: the same rows dropped in unregistered flagged all six."""
+    _write_jsonl(tmp_path / "mmlu_copy" / "test.jsonl", _rows("mmlu_stem"))
+    settings, items, index = _index_of(tmp_path)
+    assert settings.benchmarks["mmlu_copy"].short_min_tokens == 0 and index.stats["exact_sequences"] == 0
+    assert [t for t in ORDINARY_WITH_MMLU_STEMS if index.match(t)] == []
+    # Items long enough for n-grams are still found.
+    long_items = [(i.item, "\n".join(i.texts.values())) for i in items["mmlu_copy"][:300] if len(tokenize(i.texts["question"])) >= 20]
+    assert len(long_items) >= 100 and _pages_found(index, "mmlu_copy", long_items) >= 0.95
+
+
+def test_tsv_is_read_without_quoting_and_a_cp1252_csv_with_a_fallback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    m5 = _long_problems(20)
+    problems = [r["problem"].replace("\n", " ").replace("\t", " ") for r in m5]
+    problems[2] = '" marks inches: a pizza of diameter 12 inches is cut into 8 equal slices. Find the area of one slice.'
+    (tmp_path / "tsv_quote").mkdir()
+    (tmp_path / "tsv_quote" / "test.tsv").write_text(
+        "id\tquestion\n" + "".join(f"q{i}\t{p}\n" for i, p in enumerate(problems)), encoding="utf-8"
+    )
+    latin = ["Résoudre l'équation $2x + 5 = 17$ et donner la valeur de $x$ sous forme de fraction irréductible, "
+             f"exercice numéro {i} du chapitre sur les équations du premier degré." for i in range(10)]
+    (tmp_path / "csv_cp1252").mkdir()
+    (tmp_path / "csv_cp1252" / "test.csv").write_bytes(
+        ("id,problem\n" + "".join(f'c{i},"{t}"\n' for i, t in enumerate(latin))).encode("cp1252")
+    )
+    with caplog.at_level(logging.WARNING, logger="curation.decontaminate"):
+        _, items, index = _index_of(tmp_path)
+    assert [i.texts["question"] for i in items["tsv_quote"]] == problems
+    assert [i.texts["problem"] for i in items["csv_cp1252"]] == latin
+    assert any("not UTF-8" in r.getMessage() and "cp1252" in r.getMessage() for r in caplog.records)
+    assert _pages_found(index, "tsv_quote", [(f"q{i}", p) for i, p in enumerate(problems)]) == 1.0
+
+
+def test_nested_question_layouts_and_split_objects(tmp_path: Path) -> None:
+    """ARC/OpenBookQA keep the stem and choices inside "question"; HF OpenBookQA has
+    question_stem and {"text": [...], "label": [...]} choices; a JSON object of splits."""
+    mq = [r for r in _rows("mmlu_stem") if len(tokenize(r["question"])) >= 20][:30]
+    arc = [
+        {"id": f"arc{i}", "question": {"stem": r["question"], "choices": [{"text": c, "label": "ABCD"[k]} for k, c in enumerate(r["choices"])]}, "answerKey": "A"}
+        for i, r in enumerate(mq)
+    ]
+    _write_jsonl(tmp_path / "arc" / "test.jsonl", arc)
+    obqa = [{"id": f"ob{i}", "question_stem": r["question"], "choices": {"text": r["choices"], "label": list("ABCD")}} for i, r in enumerate(mq)]
+    _write_parquet(tmp_path / "obqa" / "test.parquet", obqa)
+    nested = [{"id": f"n{i}", "question": {"question_stem": r["question"], "choices": {"text": r["choices"], "label": list("ABCD")}}} for i, r in enumerate(mq)]
+    (tmp_path / "obqa_nested").mkdir()
+    (tmp_path / "obqa_nested" / "test.json").write_text(json.dumps(nested))
+    m5 = _long_problems(140)
+    (tmp_path / "splits").mkdir()
+    (tmp_path / "splits" / "data.json").write_text(json.dumps({
+        "train": [{"id": f"t{i}", "problem": r["problem"]} for i, r in enumerate(m5[100:140])],
+        "test": [{"id": f"e{i}", "problem": r["problem"]} for i, r in enumerate(m5[:40])],
+    }))
+    settings, items, index = _index_of(tmp_path)
+    assert settings.benchmarks["arc"].fields == ["question", "choices"]
+    assert settings.benchmarks["obqa"].fields == ["question_stem", "choices"]
+    assert items["obqa_nested"][0].texts == {"question": mq[0]["question"], "choices": "\n".join(mq[0]["choices"])}
+    assert items["arc"][0].texts == {"question": mq[0]["question"], "choices": "\n".join(mq[0]["choices"])}
+    assert [i.item for i in items["splits"]] == [f"e{i}" for i in range(40)]
+    assert _pages_found(index, "arc", [(f"arc{i}", r["question"] + "\n" + "\n".join(r["choices"])) for i, r in enumerate(mq)]) >= 0.95
+    assert _pages_found(index, "splits", [(f"e{i}", r["problem"]) for i, r in enumerate(m5[:40])]) == 1.0
+    assert sum(index.match(HEAD + r["problem"] + TAIL) is not None for r in m5[100:140]) == 0

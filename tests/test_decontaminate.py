@@ -314,3 +314,96 @@ def test_batch_prefilter_agrees_with_per_document_matching(index: ContaminationI
     # The tail of one text and the head of the next never make a window together.
     half = len(GSM8K_5) // 2
     assert index.match_many([GSM8K_5[:half], GSM8K_5[half:]]) == [None, None]
+
+
+# ---- number separators and Lean 4 ----------------------------------------------------------------
+
+
+def test_thousands_separators_normalise_alike_but_lists_do_not() -> None:
+    assert tokenize("He pays $80,000 in 2,019 and 1{,}234{,}567.5 later") == tokenize(
+        "He pays $80000 in 2019 and 1234567.5 later"
+    )
+    assert tokenize("the sets 1, 2, 3 and (1,2) and 12,34") == ["the", "sets", "1", "2", "3", "and", "1", "2", "and", "12", "34"]
+    assert tokenize("1,000, 2,000") == ["1000", "2000"]
+
+
+def test_gsm8k_items_are_found_with_or_without_thousands_separators(index: ContaminationIndex) -> None:
+    """The probe: with the commas dropped only 14/30 gsm8k questions were found (their numbers
+    "80,000" and "80000" did not agree); separators added to 4+-digit numbers, 54/77."""
+    import re
+
+    with gzip.open(REPO_BENCHMARKS / "gsm8k" / "test.jsonl.gz", "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh]
+    with_commas = [r for r in rows if re.search(r"\d,\d{3}", r["question"])]
+    dropped = [(r["idx"], re.sub(r"(\d),(\d{3})", r"\1\2", r["question"])) for r in with_commas]
+    long_numbers = [r for r in rows if re.search(r"(?<![\d,.])\d{4,}(?![\d,.])", r["question"])]
+
+    def commas(m: re.Match[str]) -> str:
+        head, rest = m.group(1), m.group(2)
+        return head + "".join("," + rest[i : i + 3] for i in range(0, len(rest), 3))
+
+    added = [
+        (r["idx"], re.sub(r"(?<![\d,.])(\d{1,3})((?:\d{3})+)(?![\d,.])", commas, r["question"])) for r in long_numbers
+    ]
+    assert len(dropped) >= 25 and len(added) >= 70
+    for variants in (dropped, added):
+        found = [index.match(FILLER + q + "\n" + FILLER) for _, q in variants]
+        right = sum(m is not None and m.reason == f"contaminated:gsm8k:{i}" for (i, _), m in zip(variants, found, strict=True))
+        assert right == len(variants), [q for (_, q), m in zip(variants, found, strict=True) if m is None]
+
+
+LEAN4 = """import Mathlib
+
+open BigOperators Real Nat
+
+/-- The volume of a cone is given by the formula $V = \\frac{1}{3}Bh$, where $B$ is the area of the
+base and $h$ is the height. The area of the base of a cone is 30 square units, and its height is
+6.5 units. Show that the volume is 65.-/
+theorem mathd_algebra_478 (b h v : ℝ) (h₀ : 0 < b ∧ 0 < h ∧ 0 < v) (h₁ : v = 1 / 3 * (b * h))
+    (h₂ : b = 30) (h₃ : h = 13 / 2) : v = 65 := by
+  sorry
+
+@[simp]
+lemma imo_1959_p1 (n : ℕ) (h₀ : 0 < n) : Nat.gcd (21 * n + 4) (14 * n + 3) = 1 := by
+  sorry
+
+private theorem aime_1983_p1 (x y z w : ℕ) (ht : 1 < x ∧ 1 < y ∧ 1 < z) (hw : 0 ≤ w)
+    (h0 : Real.log w / Real.log x = 24) : Real.log w / Real.log z = 60 := by
+  sorry
+
+protected theorem mathd_algebra_let (f : ℝ → ℝ) (h₀ : ∀ x, f x = let y := x + 1; y * y) :
+    f 2 = 9 := by
+  sorry
+
+theorem top_level_let : let k := 5; k + k = 10 :=
+  rfl
+
+lemma helper (n : ℕ) : n + 0 = n := by simp
+
+theorem uses_helper (n : ℕ) : n + 0 + 0 = n := by
+  rw [helper, helper]
+"""
+
+
+def test_lean4_lemmas_modifiers_let_statements_and_docstrings() -> None:
+    rows = {r["name"]: r for r in parse_lean_theorems(LEAN4)}
+    assert list(rows) == ["mathd_algebra_478", "imo_1959_p1", "aime_1983_p1", "mathd_algebra_let", "top_level_let", "uses_helper"]
+    assert rows["imo_1959_p1"]["statement"].startswith("lemma imo_1959_p1 (n : ℕ)")
+    assert rows["aime_1983_p1"]["statement"].endswith("Real.log w / Real.log z = 60")
+    assert rows["mathd_algebra_let"]["statement"].endswith("(h₀ : ∀ x, f x = let y := x + 1; y * y) :\n    f 2 = 9")
+    assert rows["top_level_let"]["statement"] == "theorem top_level_let : let k := 5; k + k = 10"
+    assert rows["mathd_algebra_478"]["informal_statement"].startswith("The volume of a cone is given")
+    assert "informal_statement" not in rows["imo_1959_p1"]
+
+
+def test_lean4_docstring_is_indexed_as_the_informal_statement(tmp_path: Path) -> None:
+    (tmp_path / "lean4").mkdir()
+    (tmp_path / "lean4" / "test.lean").write_text(LEAN4, encoding="utf-8")
+    settings = DecontaminateSettings(benchmarks={})
+    index = ContaminationIndex.build(load_all(tmp_path, settings), settings)
+    assert settings.benchmarks["lean4"].fields == ["statement", "informal_statement"]
+    doc = LEAN4.split("/-- ")[1].split("-/")[0]
+    m = index.match(FILLER + doc + FILLER)
+    assert m is not None and m.reason == "contaminated:lean4:mathd_algebra_478"
+    m = index.match("lemma imo_1959_p1 (n : ℕ) (h₀ : 0 < n) : Nat.gcd (21 * n + 4) (14 * n + 3) = 1 := by\n  omega\n")
+    assert m is not None and m.reason == "contaminated:lean4:imo_1959_p1"

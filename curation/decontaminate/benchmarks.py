@@ -1,7 +1,9 @@
 """Reading benchmark items from a folder laid out like ``../shared/benchmarks``.
 
 One folder per set; JSON Lines or JSON (plain or ``.gz``), Parquet, CSV/TSV with a header row, or
-Lean 3 source. Which fields hold the text and which field names the item come from the registry
+Lean 3/4 source. Rows are made plain as they are read (``plain_row``): chat transcripts become
+their user turns, ARC/OpenBookQA ``{"stem", "choices"}`` questions their stem and choice texts. A
+malformed line is skipped with a counted warning; it never costs the rest of the set. Which fields hold the text and which field names the item come from the registry
 in ``settings.py``; a folder the registry does not know gets a spec inferred from its data
 (``discover.py``), so that a set dropped into the folder is never silently left out.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 import logging
 import re
@@ -26,10 +29,28 @@ log = logging.getLogger(__name__)
 # The repo's own copy, so that the project runs without ../shared.
 REPO_BENCHMARKS = Path(__file__).resolve().parents[2] / "data" / "benchmarks"
 
-# A Lean 3 theorem's statement: its name, binders and goal, up to the ``:=`` before the proof.
-# Bounded (MiniF2F's longest statement is under 1,000 characters): with ``.*?`` every
-# ``theorem`` line of a file without ``:=`` rescanned the rest of the file.
-_LEAN_THEOREM_RE = re.compile(r"^theorem\s+(\S+)(.{0,20000}?):=", re.DOTALL | re.MULTILINE)
+# A Lean declaration that is a benchmark item: Lean 3/4 ``theorem``, and ``lemma`` (Mathlib's
+# synonym; Lean 4 ports of miniF2F use it for items), after attributes and modifiers
+# (``@[simp]``, ``private``, ``protected``). Group 1: the keyword; group 2: the name.
+_LEAN_DECL_RE = re.compile(
+    r"^(?:@\[[^\]\n]*\]\s*)*(?:(?:private|protected|noncomputable|nonrec)\s+)*(theorem|lemma)\s+(\S+)",
+    re.DOTALL | re.MULTILINE,
+)
+# Where the next top-level command starts: a statement never runs past it.
+_LEAN_NEXT_RE = re.compile(
+    r"^(?:/--|@\[|(?:private |protected |noncomputable )*(?:theorem|lemma|def|example|instance|"
+    r"structure|class|inductive|abbrev|namespace|section|end|open|variable|universe|set_option|"
+    r"#eval|#check)\b)",
+    re.MULTILINE,
+)
+# Bounded (MiniF2F's longest statement is under 1,000 characters): an unbounded search let every
+# declaration of a file without ``:=`` rescan the rest of the file.
+_LEAN_MAX_STATEMENT = 20000
+_LEAN_OPEN = "([{⟨⦃"
+_LEAN_CLOSE = ")]}⟩⦄"
+# A ``:=`` inside the statement that binds a name (``let y := x + 1; ...``) is not the proof's.
+_LEAN_BINDER_RE = re.compile(r"(?<![\w.'])(?:let|have|set)\s")
+_LEAN_PROOF_START_RE = re.compile(r"\s*(?:by|begin)(?![\w'])")
 
 
 @dataclass(frozen=True)
@@ -66,7 +87,10 @@ def _find_file(folder: Path, name: str) -> Path | None:
     return None
 
 
-def _open_text(path: Path, newline: str | None = None, encoding: str = "utf-8") -> IO[str]:
+def _open_text(path: Path, newline: str | None = None, encoding: str = "utf-8-sig") -> IO[str]:
+    # utf-8-sig: files saved by Windows editors and spreadsheet exports start with a byte-order
+    # mark, which json.loads refuses and which would stick to a CSV's first column name; without
+    # a mark it reads as plain UTF-8.
     if path.suffix == ".gz":
         return gzip.open(path, "rt", encoding=encoding, newline=newline)
     return open(path, encoding=encoding, newline=newline)
@@ -78,60 +102,126 @@ def _record(row: Any, where: str) -> dict[str, Any]:
     return row
 
 
-def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+def _warn_skipped(path: Path, problems: list[str], quiet: bool) -> None:
+    """One warning per file, counted: a set loses its bad rows, never the others."""
+    if problems and not quiet:
+        more = f"; {len(problems) - 3} more" if len(problems) > 3 else ""
+        log.warning("%s: %d malformed row(s) skipped (%s%s)", path, len(problems), "; ".join(problems[:3]), more)
+
+
+def _read_jsonl(path: Path, quiet: bool = False) -> Iterator[dict[str, Any]]:
+    problems: list[str] = []
     with _open_text(path) as fh:
-        for lineno, line in enumerate(fh):
-            if line.strip():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"{path}:{lineno + 1}: not JSON ({err.msg})") from None
-                yield _record(row, f"{path}:{lineno + 1}")
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                problems.append(f"line {lineno}: not JSON ({err.msg})")
+                continue
+            if not isinstance(row, dict):
+                problems.append(f"line {lineno}: a JSON {type(row).__name__}, not an object")
+                continue
+            yield row
+    _warn_skipped(path, problems, quiet)  # reached only when the file was read to its end
 
 
-def json_records(data: Any, where: str) -> list[dict[str, Any]]:
-    """The rows of a parsed ``.json`` file.
+def _split_list(data: dict[str, Any], lists: list[str], where: str) -> str:
+    """The list of a ``{"train": [...], "test": [...]}`` file that holds the evaluation split."""
+    from curation.decontaminate.discover import evaluation_split
 
-    Published layouts: an array of records (TheoremQA); an object holding one list of records
-    beside metadata (``{"version": ..., "data": [...]}``); an object of id -> record (the id goes
-    into ``"id"`` when the record has none); a lone record (a JSON Lines file of one line).
-    """
-    if isinstance(data, list):
-        return [_record(row, f"{where}[{i}]") for i, row in enumerate(data)]
-    if not isinstance(data, dict):
-        raise ValueError(f"{where}: neither a JSON array nor an object of records")
-    lists = [k for k, v in data.items() if isinstance(v, list) and v and all(isinstance(r, dict) for r in v)]
-    if len(lists) == 1:
-        return data[lists[0]]
-    if len(lists) > 1:
+    chosen = evaluation_split(lists)
+    if chosen is None:
         raise ValueError(
             f"{where}: several lists of records ({', '.join(lists)}), cannot tell which holds the set"
         )
-    if data and all(isinstance(v, dict) for v in data.values()):
-        return [v if "id" in v else {"id": k, **v} for k, v in data.items()]
-    return [data]
+    log.info("%s: lists %s; reading %r", where, lists, chosen)
+    return chosen
 
 
-def _read_json(path: Path) -> Iterator[dict[str, Any]]:
+def json_records(data: Any, where: str, quiet: bool = False) -> list[dict[str, Any]]:
+    """The rows of a parsed ``.json`` file.
+
+    Published layouts: an array of records (TheoremQA); an object holding one list of records
+    beside metadata (``{"version": ..., "data": [...]}``); an object of splits
+    (``{"train": [...], "test": [...]}``: the test list, else the validation/dev one); an object of
+    id -> record (the id goes into ``"id"`` when the record has none); a lone record (a JSON
+    Lines file of one line). Elements that are not objects are skipped with a warning.
+    """
+    if isinstance(data, dict):
+        lists = [k for k, v in data.items() if isinstance(v, list) and v and any(isinstance(r, dict) for r in v)]
+        if len(lists) > 1:
+            data = data[_split_list(data, lists, where)]
+        elif len(lists) == 1:
+            data = data[lists[0]]
+        elif data and all(isinstance(v, dict) for v in data.values()):
+            return [v if "id" in v else {"id": k, **v} for k, v in data.items()]
+        else:
+            return [data]
+    if not isinstance(data, list):
+        raise ValueError(f"{where}: neither a JSON array nor an object of records")
+    problems = [f"[{i}]: a JSON {type(r).__name__}, not an object" for i, r in enumerate(data) if not isinstance(r, dict)]
+    _warn_skipped(Path(where), problems, quiet)
+    return [r for r in data if isinstance(r, dict)]
+
+
+def _first_line_is_object(text: str) -> bool:
+    line = next((ln for ln in text.splitlines() if ln.strip()), "")
+    try:
+        return isinstance(json.loads(line), dict)
+    except json.JSONDecodeError:
+        return False
+
+
+def _read_json(path: Path, quiet: bool = False) -> Iterator[dict[str, Any]]:
     with _open_text(path) as fh:
         text = fh.read()
+    if not text.strip():
+        return iter(())
     try:
         data = json.loads(text)
-    except json.JSONDecodeError:
-        # Many sets name their JSON Lines ".json"; their second line is "extra data".
-        return _read_jsonl(path)
-    return iter(json_records(data, str(path)))
+    except json.JSONDecodeError as err:
+        # Many sets name their JSON Lines ".json"; their second line is "extra data". Read line by
+        # line, a bad line costing only itself; a broken JSON document is an error.
+        if _first_line_is_object(text):
+            return _read_jsonl(path, quiet)
+        raise ValueError(f"{path}:{err.lineno}: not JSON ({err.msg})") from None
+    return iter(json_records(data, str(path), quiet))
 
 
-def _read_csv(path: Path, delimiter: str) -> Iterator[dict[str, Any]]:
+# Windows spreadsheet exports ("CSV" in Excel) are cp1252; latin-1 decodes any byte, the last
+# resort for the five bytes cp1252 leaves undefined.
+_CSV_FALLBACK_ENCODINGS = ("cp1252", "latin-1")
+
+
+def _decode_table(path: Path, quiet: bool) -> str:
+    with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as fh:
+        raw = fh.read()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        for encoding in _CSV_FALLBACK_ENCODINGS:
+            try:
+                text = raw.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            if not quiet:
+                log.warning("%s: not UTF-8 (%s at byte %d); decoded as %s", path, err.reason, err.start, encoding)
+            return text
+        raise  # unreachable: latin-1 decodes every byte
+
+
+def _read_csv(path: Path, delimiter: str, quiet: bool = False) -> Iterator[dict[str, Any]]:
     # Solutions can exceed the csv module's default 128 KiB field limit.
     csv.field_size_limit(min(sys.maxsize, 1 << 30))
-    # utf-8-sig: spreadsheet exports start with a byte-order mark that would stick to the
-    # first column's name.
-    with _open_text(path, newline="", encoding="utf-8-sig") as fh:
-        for row in csv.DictReader(fh, delimiter=delimiter):
-            # Cells beyond the header land under the key None; they belong to no field.
-            yield {k: v for k, v in row.items() if k is not None}
+    # TSV eval sets are written unquoted: with quote processing, a problem that starts with an
+    # inch mark or a ditto (") swallows the following rows into one field until the next quote.
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    text = io.StringIO(_decode_table(path, quiet), newline="")
+    for row in csv.DictReader(text, delimiter=delimiter, quoting=quoting):
+        # Cells beyond the header land under the key None; they belong to no field.
+        yield {k: v for k, v in row.items() if k is not None}
 
 
 def _read_parquet(path: Path) -> Iterator[dict[str, Any]]:
@@ -142,16 +232,158 @@ def _read_parquet(path: Path) -> Iterator[dict[str, Any]]:
         yield from batch.to_pylist()
 
 
+# ---- Lean ----------------------------------------------------------------------------------------
+
+
+def _lean_docstring(source: str, decl_start: int) -> str | None:
+    """The ``/-- ... -/`` right before a declaration (only whitespace between), stripped."""
+    before = source[max(0, decl_start - _LEAN_MAX_STATEMENT) : decl_start].rstrip()
+    if not before.endswith("-/"):
+        return None
+    start = before.rfind("/--")
+    if start < 0 or "-/" in before[start + 3 : -2]:
+        return None
+    return before[start + 3 : -2].strip() or None
+
+
+def _lean_proof_start(source: str, pos: int, end: int) -> int | None:
+    """Where the ``:=`` that starts the proof is, scanning ``source[pos:end]``.
+
+    Only ``:=`` outside brackets counts (``(h : ∀ x, f x = let y := x + 1; y * y)``); of those,
+    the first followed by ``by``/``begin``, else the first that does not close a ``let``/``have``
+    binder written in the statement itself.
+    """
+    depth = 0
+    i = pos
+    candidates: list[int] = []
+    while i < end:
+        if source.startswith("--", i):
+            i = source.find("\n", i)
+            i = end if i < 0 else i
+            continue
+        if source.startswith("/-", i):
+            j = source.find("-/", i + 2)
+            i = end if j < 0 else j + 2
+            continue
+        c = source[i]
+        if c in _LEAN_OPEN:
+            depth += 1
+        elif c in _LEAN_CLOSE:
+            depth = max(0, depth - 1)
+        elif depth == 0 and source.startswith(":=", i):
+            if _LEAN_PROOF_START_RE.match(source, i + 2):
+                return i
+            candidates.append(i)
+            i += 2
+            continue
+        i += 1
+    previous = pos
+    for c in candidates:
+        if not _LEAN_BINDER_RE.search(source, previous, c):
+            return c
+        previous = c + 2
+    return None
+
+
+def _is_helper(source: str, name: str) -> bool:
+    """A lemma the file uses elsewhere (miniF2F's ``sum_pairs``) is a helper, not an item."""
+    uses = re.findall(rf"(?<![\w.']){re.escape(name)}(?![\w'])", source)
+    return len(uses) > 1
+
+
 def parse_lean_theorems(source: str) -> Iterator[dict[str, Any]]:
-    """``{"name", "statement"}`` for every ``theorem`` block of a Lean 3 file."""
-    for match in _LEAN_THEOREM_RE.finditer(source):
-        name = match.group(1)
-        yield {"name": name, "statement": f"theorem {name}{match.group(2)}"}
+    """``{"name", "statement"}`` for every ``theorem`` or ``lemma`` of a Lean 3/4 file.
+
+    The statement runs from the keyword (modifiers and attributes dropped) to the ``:=`` of the
+    proof; a docstring right before it goes into ``"informal_statement"``. Lemmas that another
+    declaration uses are helpers and skipped.
+    """
+    for match in _LEAN_DECL_RE.finditer(source):
+        keyword, name = match.group(1), match.group(2)
+        if keyword == "lemma" and _is_helper(source, name):
+            continue
+        nxt = _LEAN_NEXT_RE.search(source, match.end())
+        end = min(nxt.start() if nxt else len(source), match.end() + _LEAN_MAX_STATEMENT)
+        proof = _lean_proof_start(source, match.end(), end)
+        if proof is None:
+            log.debug("Lean %s %s: no ':=' before the next declaration, not read", keyword, name)
+            continue
+        row = {"name": name, "statement": f"{keyword} {name}{source[match.end() : proof].rstrip()}"}
+        if (doc := _lean_docstring(source, match.start())) is not None:
+            row["informal_statement"] = doc
+        yield row
 
 
 def _read_lean(path: Path) -> Iterator[dict[str, Any]]:
     with _open_text(path) as fh:
         yield from parse_lean_theorems(fh.read())
+
+
+# ---- plain rows ----------------------------------------------------------------------------------
+
+# Roles of the turns that hold the problem: OpenAI/Hugging Face chat templates ("user") and
+# ShareGPT ("human").
+_USER_ROLES = frozenset({"user", "human"})
+_STEM_KEYS = ("stem", "question_stem")
+
+
+def _message_text(content: Any) -> str:
+    if isinstance(content, list):  # OpenAI content parts: [{"type": "text", "text": ...}]
+        return "\n".join(p.get("text") or "" if isinstance(p, dict) else str(p) for p in content)
+    return "" if content is None else str(content)
+
+
+def chat_user_text(value: Any) -> str | None:
+    """The user turns of a chat transcript, joined; None when ``value`` is not a transcript.
+
+    ``[{"role": "user", "content": ...}, ...]`` or ShareGPT's ``[{"from": "human", "value": ...}]``.
+    """
+    if not isinstance(value, list) or not value:
+        return None
+    turns: list[str] = []
+    for message in value:
+        if not isinstance(message, dict):
+            return None
+        role = message.get("role", message.get("from"))
+        if not isinstance(role, str) or not ("content" in message or "value" in message):
+            return None
+        if role.lower() in _USER_ROLES:
+            turns.append(_message_text(message.get("content", message.get("value"))))
+    return "\n".join(t for t in turns if t.strip())
+
+
+def choice_texts(value: Any) -> list[str] | None:
+    """Choice texts of ARC's ``[{"text", "label"}]`` or Hugging Face's ``{"text": [], "label": []}``."""
+    if isinstance(value, dict) and isinstance(value.get("text"), list):
+        return [str(t) for t in value["text"] if t is not None]
+    if isinstance(value, list) and value and all(isinstance(c, dict) and "text" in c for c in value):
+        return [str(c["text"]) for c in value if c["text"] is not None]
+    return None
+
+
+def plain_row(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with nested layouts made plain text, so that discovery and the fields see text.
+
+    A chat transcript becomes its user turns; ``{"stem": ..., "choices": [...]}`` (ARC,
+    OpenBookQA; ``question_stem`` in some exports) becomes the stem, its choices going to
+    ``"choices"`` unless the row has one; structured choices become their texts.
+    """
+    out: dict[str, Any] = {}
+    nested_choices: list[str] | None = None
+    for key, value in row.items():
+        stem = next((value[k] for k in _STEM_KEYS if isinstance(value.get(k), str)), None) if isinstance(value, dict) else None
+        if stem is not None:
+            out[key] = stem
+            nested_choices = choice_texts(value.get("choices"))
+        elif (chat := chat_user_text(value)) is not None:
+            out[key] = chat
+        elif (choices := choice_texts(value)) is not None:
+            out[key] = choices
+        else:
+            out[key] = value
+    if nested_choices is not None and "choices" not in out:
+        out["choices"] = nested_choices
+    return out
 
 
 def _field_text(value: Any) -> str | None:
@@ -163,19 +395,25 @@ def _field_text(value: Any) -> str | None:
     return str(value)
 
 
-def read_rows(path: Path) -> Iterator[dict[str, Any]]:
+def _raw_rows(path: Path, quiet: bool) -> Iterator[dict[str, Any]]:
     name = path.name.removesuffix(".gz")
     if name.endswith(".jsonl"):
-        return _read_jsonl(path)
+        return _read_jsonl(path, quiet)
     if name.endswith(".json"):
-        return _read_json(path)
+        return _read_json(path, quiet)
     if name.endswith(".parquet"):
         return _read_parquet(path)
     if name.endswith(".csv") or name.endswith(".tsv"):
-        return _read_csv(path, "\t" if name.endswith(".tsv") else ",")
+        return _read_csv(path, "\t" if name.endswith(".tsv") else ",", quiet)
     if name.endswith(".lean"):
         return _read_lean(path)
     raise ValueError(f"unsupported benchmark file type: {path}")
+
+
+def read_rows(path: Path, quiet: bool = False) -> Iterator[dict[str, Any]]:
+    """The rows of a data file, made plain (``plain_row``). Malformed rows are skipped with one
+    counted warning per file (``quiet``: none, for discovery's sample, read again in full later)."""
+    return map(plain_row, _raw_rows(path, quiet))
 
 
 def load_benchmark(root: Path, name: str, spec: BenchmarkSpec) -> list[BenchmarkItem]:
@@ -196,6 +434,21 @@ def load_benchmark(root: Path, name: str, spec: BenchmarkSpec) -> list[Benchmark
     if not items:
         raise ValueError(f"benchmark {name}: no item has any of the fields {spec.fields}")
     return items
+
+
+# What can go wrong reading one set (pyarrow's errors derive from these too).
+_READ_ERRORS = (OSError, ValueError, TypeError, csv.Error)
+
+
+def _load_or_skip(root: Path, name: str, spec: BenchmarkSpec, skipped: dict[str, str]) -> list[BenchmarkItem] | None:
+    """``load_benchmark``, or None with a warning when the set cannot be read (an empty or broken
+    file): one bad set never aborts the run, and ``skipped`` says why it is missing."""
+    try:
+        return load_benchmark(root, name, spec)
+    except _READ_ERRORS as err:
+        log.warning("benchmark %s: not read (%s); skipped", name, err)
+        skipped[name] = str(err)
+        return None
 
 
 def _fallback_spec(folder: Path, name: str, spec: BenchmarkSpec) -> BenchmarkSpec | None:
@@ -254,17 +507,22 @@ def _unregistered_folders(root: Path, registered: set[str]) -> list[Path]:
 
 
 def load_all(
-    root: Path, settings: DecontaminateSettings, discover_unregistered: bool = True
+    root: Path,
+    settings: DecontaminateSettings,
+    discover_unregistered: bool = True,
+    skipped: dict[str, str] | None = None,
 ) -> dict[str, list[BenchmarkItem]]:
     """Items of every set under ``root``: registered sets by their spec, other folders by an
     inferred one (``discover.py``) unless ``discover_unregistered`` is False. Registered sets
-    without a folder are skipped.
+    without a folder, and sets that cannot be read, are skipped with a warning; ``skipped``
+    (when given) receives their names and reasons, for the stage's stats.
 
     Inferred specs, and registered ones completed with other files, are written into
     ``settings.benchmarks``: the index reads each set's fields and n-gram length from there.
     """
-    from curation.decontaminate.discover import describe, discover_spec
+    from curation.decontaminate.discover import describe, discover
 
+    skipped = {} if skipped is None else skipped
     loaded: dict[str, list[BenchmarkItem]] = {}
     for name, spec in sorted(settings.benchmarks.items()):
         folder = root / name
@@ -274,21 +532,28 @@ def load_all(
         if any(_find_file(folder, f) is None for f in spec.files):
             fallback = _fallback_spec(folder, name, spec)
             if fallback is None:
+                skipped[name] = f"none of {spec.files} in {folder}"
                 continue
             spec = settings.benchmarks[name] = fallback
-        loaded[name] = load_benchmark(root, name, spec)
+        if (items := _load_or_skip(root, name, spec, skipped)) is not None:
+            loaded[name] = items
     unregistered = _unregistered_folders(root, set(settings.benchmarks)) if discover_unregistered else []
     for folder in unregistered:
-        found = discover_spec(folder)  # logs why when None
-        if found is None:
+        found = discover(folder)
+        if found.spec is None:
+            log.warning("benchmark folder %s: %s; skipped", folder, found.reason)
+            skipped[folder.name] = found.reason
             continue
-        settings.benchmarks[folder.name] = found
-        loaded[folder.name] = load_benchmark(root, folder.name, found)
+        items = _load_or_skip(root, folder.name, found.spec, skipped)
+        if items is None:
+            continue
+        settings.benchmarks[folder.name] = found.spec
+        loaded[folder.name] = items
         log.info(
             "benchmark %s: not registered, %d items read with an inferred spec %s",
             folder.name,
             len(loaded[folder.name]),
-            describe(found),
+            describe(found.spec),
         )
     if not loaded:
         raise FileNotFoundError(

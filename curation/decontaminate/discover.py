@@ -7,11 +7,14 @@ with it. So its files, text fields, id field and language are guessed from the d
 * data files are searched recursively (Hugging Face layouts keep them in ``data/``); when some
   paths name a test split only those are used (train splits are not evaluation data), plus
   ``valid``/``val`` Lean files (miniF2F ships its statements as ``test.lean`` and ``valid.lean``);
+  without a test split, the validation/dev files (never the train files beside them);
 * text fields are the sampled fields holding strings (or lists of strings): known
   problem-statement names first, since exact matching of short items uses the first field, then
   known solution and choice names, then any other long, non-metadata string field;
 * the id field is the first known id name with unique sampled values;
-* the language is Chinese when the problem text is mostly CJK characters (character n-grams).
+* the language is Chinese when the problem text is mostly CJK characters (character n-grams);
+* a multiple-choice set with many short stems gets no exact matching of short items, like the
+  registered ``mmlu_stem``.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curation.decontaminate.normalize import CJK_RE
-from curation.decontaminate.settings import BenchmarkSpec
+from curation.decontaminate.normalize import CJK_RE, tokenize
+from curation.decontaminate.settings import BenchmarkSpec, DecontaminateSettings
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,9 @@ _IGNORED_NAMES = frozenset(
 # gsm_test.csv, but not contest.jsonl or latest.json.
 _TEST_RE = re.compile(r"(?<![a-z])test")
 _VALID_RE = re.compile(r"(?<![a-z])val(?:id(?:ation)?)?(?![a-z])")
+# The held-out split of sets that publish no test split (``validation``, ``dev``, ``eval``):
+# data/validation-00000-of-00001.parquet, dev.jsonl, but not devices.csv or interval.json.
+_HELDOUT_RE = re.compile(r"(?<![a-z])(?:val(?:id(?:ation)?)?|dev|eval(?:uation)?)(?![a-z])")
 
 # Rows read per file (at least ``_MIN_ROWS_PER_FILE`` from each, so every file is checked).
 SAMPLE_ROWS = 1000
@@ -56,7 +62,8 @@ _MIN_ROWS_PER_FILE = 20
 PROBLEM_NAMES = (
     "problem", "body", "context", "passage", "question", "problem_text", "question_text",
     "statement", "informal_statement", "informal_problem", "nl_statement", "formal_statement",
-    "input", "prompt", "query", "instruction", "text", "content",
+    "input", "prompt", "query", "instruction", "text", "content", "question_stem", "messages",
+    "conversations",
 )  # fmt: skip
 SOLUTION_NAMES = (
     "solution", "solutions", "rationale", "explanation", "reasoning", "proof", "formal_proof",
@@ -65,6 +72,8 @@ SOLUTION_NAMES = (
 )  # fmt: skip
 # Choice columns of multiple-choice tables: A..E (MMLU CSVs), option_a, choice_b, opa (MedMCQA).
 _OPTION_RE = re.compile(r"^(?:option|choice|opt|op)?[_ ]?[a-e]$", re.IGNORECASE)
+# Fields that hold the choices of a multiple-choice item.
+_CHOICE_NAMES = frozenset({"options", "choices"})
 ID_NAMES = ("idx", "id", "unique_id", "problem_id", "qid", "task_id", "name")
 
 # An unknown string field counts as text from this mean length on (shorter ones are labels,
@@ -78,6 +87,11 @@ _METADATA_WORDS = frozenset(
 )
 # A field's values are labels when fewer than this share of them are distinct.
 _MIN_DISTINCT_SHARE = 0.5
+# A multiple-choice set gets no exact matching (as the registered mmlu_stem) when at least this
+# share of its stems is shorter than the stage's default n-gram: between mathqa's 8% and
+# mmlu_stem's 27% (see ``has_short_stems``).
+SHORT_STEM_SHARE = 0.15
+_STEM_NGRAM: int = DecontaminateSettings.model_fields["ngram"].default
 # Chinese when more than this share of the problem text's non-space characters are CJK.
 CJK_SHARE_ZH = 0.2
 
@@ -111,12 +125,17 @@ def discover_spec(folder: Path) -> BenchmarkSpec | None:
 
 
 def discover(folder: Path) -> Discovery:
-    files = evaluation_files(data_files(folder))
+    every = data_files(folder)
+    files = evaluation_files(every)
     if not files:
         return Discovery(None, f"no data file ({', '.join(DATA_SUFFIXES)}) in it")
-    rows_by_file = _sample_rows(folder, files)
+    if len(files) < len(every):
+        log.info("benchmark folder %s: evaluation files %s (not %s)", folder, files, sorted(set(every) - set(files)))
+    problems: dict[str, str] = {}
+    rows_by_file = _sample_rows(folder, files, problems)
     if not rows_by_file:
-        return Discovery(None, f"none of its data files is readable ({_names(files)})")
+        why = "; ".join(f"{rel}: {p}" for rel, p in problems.items())
+        return Discovery(None, f"none of its data files has readable rows ({why})")
     rows = [row for rs in rows_by_file.values() for row in rs]
     keys = {k for row in rows for k in row}
     stats = _field_stats(rows)
@@ -133,8 +152,27 @@ def discover(folder: Path) -> Discovery:
         fields=fields,
         id_field=id_field(rows),
         language=language_of(stats[fields[0]].texts.values()),
+        # As the registry does for mmlu_stem: stems like "A frameshift mutation is created when"
+        # and one-word choices are everyday prose, so exact matching of short items would flag
+        # ordinary text; items long enough for an n-gram are still matched.
+        short_min_tokens=0 if is_multiple_choice(fields) and has_short_stems(stats[fields[0]].texts.values()) else None,
     )
     return Discovery(spec, "", keys, len(rows))
+
+
+def is_multiple_choice(fields: list[str]) -> bool:
+    """A choices/options field, or choice columns (A..E, option_a, ...) among the text fields."""
+    return any(f.lower() in _CHOICE_NAMES for f in fields) or sum(bool(_OPTION_RE.match(f)) for f in fields) >= 2
+
+
+def has_short_stems(stems: Iterable[str]) -> bool:
+    """Whether many stems are too short for an n-gram, so that exact matching would apply to them.
+
+    Measured on the shipped sets: 27% of mmlu_stem's questions are under 13 tokens (registered
+    with exact matching off), 8% of mathqa's and 6% of sat_math's (registered with it on).
+    """
+    lengths = [len(tokenize(s)) for s in stems]
+    return bool(lengths) and sum(n < _STEM_NGRAM for n in lengths) >= SHORT_STEM_SHARE * len(lengths)
 
 
 # ---- files ---------------------------------------------------------------------------------------
@@ -165,31 +203,45 @@ def _is_lean_valid_file(rel: str) -> bool:
 
 
 def evaluation_files(files: list[str]) -> list[str]:
-    """The test-split files when some path names one (and valid Lean files), else all files."""
-    tests = [f for f in files if is_test_file(f) or _is_lean_valid_file(f)]
-    return tests if any(is_test_file(f) for f in files) else files
+    """The test-split files when some path names one (and valid Lean files), else the
+    validation/dev files when some path names one, else all files."""
+    if any(is_test_file(f) for f in files):
+        return [f for f in files if is_test_file(f) or _is_lean_valid_file(f)]
+    heldout = [f for f in files if _HELDOUT_RE.search(f.lower())]
+    return heldout or files
 
 
-def _names(files: Iterable[str]) -> str:
-    return ", ".join(files)
+def evaluation_split(names: list[str]) -> str | None:
+    """Of split names (the keys of ``{"train": [...], "test": [...]}``), the one holding the set."""
+    for pattern in (_TEST_RE, _HELDOUT_RE):
+        found = [n for n in names if pattern.search(n.lower())]
+        if len(found) == 1:
+            return found[0]
+    return None
 
 
-def _sample_rows(folder: Path, files: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """Up to ``SAMPLE_ROWS`` rows spread over the files; unreadable or empty files are dropped."""
+def _sample_rows(
+    folder: Path, files: list[str], problems: dict[str, str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Up to ``SAMPLE_ROWS`` rows spread over the files; unreadable or empty files are dropped,
+    and ``problems`` says why."""
     from curation.decontaminate.benchmarks import read_rows  # benchmarks.py imports this module
 
     per_file = max(_MIN_ROWS_PER_FILE, SAMPLE_ROWS // len(files))
     out: dict[str, list[dict[str, Any]]] = {}
     for rel in files:
         try:
-            rows = list(itertools.islice(read_rows(folder / rel), per_file))
+            # quiet: malformed rows are reported once, when the set is read in full.
+            rows = list(itertools.islice(read_rows(folder / rel, quiet=True), per_file))
         except (OSError, ValueError, TypeError, csv.Error) as err:
             log.warning("benchmark folder %s: %s is not readable (%s), not read", folder, rel, err)
+            problems[rel] = f"not readable ({err})"
             continue
         if rows:
             out[rel] = rows
         else:
-            log.info("benchmark folder %s: %s has no rows, not read", folder, rel)
+            log.warning("benchmark folder %s: %s holds no rows (empty, or no line is a record), not read", folder, rel)
+            problems[rel] = "no rows"
     return out
 
 
@@ -314,8 +366,12 @@ def language_of(texts: Iterable[str]) -> str:
 
 
 def summary(spec: BenchmarkSpec) -> dict[str, Any]:
-    """What inference decides: files, fields, id field and language (the stats list it too)."""
-    return {"files": spec.files, "fields": spec.fields, "id_field": spec.id_field, "language": spec.language}
+    """What inference decides: files, fields, id field and language, and exact matching when it
+    is switched off (the stats list it too)."""
+    out: dict[str, Any] = {"files": spec.files, "fields": spec.fields, "id_field": spec.id_field, "language": spec.language}
+    if spec.short_min_tokens is not None:
+        out["short_min_tokens"] = spec.short_min_tokens
+    return out
 
 
 def describe(spec: BenchmarkSpec) -> str:

@@ -16,6 +16,7 @@ parts are plain numpy arrays and dicts that pickle compactly:
 
 from __future__ import annotations
 
+import logging
 import pickle
 import sys
 from collections import defaultdict
@@ -34,6 +35,8 @@ from curation.decontaminate.normalize import (
     token_hashes_with_starts,
 )
 from curation.decontaminate.settings import DecontaminateSettings
+
+log = logging.getLogger(__name__)
 
 _BASE = 0x9E3779B97F4A7C15  # odd, so invertible mod 2**64: windows come from prefix sums
 _INV_BASE = pow(_BASE, -1, 2**64)
@@ -205,6 +208,30 @@ def _lookup(table: _Table, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(maybe[found], reps), np.repeat(left[found], reps) + offsets
 
 
+def _sets_that_never_match(
+    items_by_set: dict[str, list[BenchmarkItem]], unmatchable: dict[str, int], settings: DecontaminateSettings
+) -> dict[str, str]:
+    """Sets loaded whose every item is unmatchable, with the reason; each gets a WARNING, since
+    such a set would otherwise look decontaminated while it can flag nothing."""
+    out: dict[str, str] = {}
+    for name, items in sorted(items_by_set.items()):
+        if not items or unmatchable.get(name, 0) < len(items):
+            continue
+        spec = settings.benchmarks[name]
+        short_min = settings.short_min_for(spec)
+        exact = (
+            "exact matching is off for it"
+            if not short_min
+            else f"none has the {short_min} tokens (with {settings.min_words} words) exact matching needs"
+        )
+        out[name] = (
+            f"all {len(items)} items of fields {spec.fields} are shorter than its "
+            f"{settings.ngram_for(spec)}-token n-grams (with {settings.min_words} words) and {exact}"
+        )
+        log.warning("benchmark %s: no item can ever be matched: %s", name, out[name])
+    return out
+
+
 @dataclass
 class ContaminationIndex:
     vocab: np.ndarray  # sorted uint64 values of every benchmark token
@@ -228,6 +255,7 @@ class ContaminationIndex:
         ngram_parts: dict[int, list] = defaultdict(list)
         exact_seqs: list[tuple[np.ndarray, int, int]] = []  # (values, owner, item_pos)
         min_words = settings.min_words
+        unmatchable: dict[str, int] = {}  # set -> items with neither an n-gram nor an exact sequence
 
         # Canonical text and token values of every field, the values in one batched pass.
         canon_fields = [
@@ -280,10 +308,13 @@ class ContaminationIndex:
                 candidates = [(0, len(joined))] + [
                     bounds[i] for i, f in enumerate(f for f in spec.fields if field_tokens.get(f)) if f in exact_fields
                 ]
+                exact_before = len(exact_seqs)
                 for s, e in dict.fromkeys(candidates):
                     length = e - s
                     if short_min and short_min <= length < n and int(words[s:e].sum()) >= min_words:
                         exact_seqs.append((values[s:e], owner, s))
+                if not item_units and len(exact_seqs) == exact_before:
+                    unmatchable[name] = unmatchable.get(name, 0) + 1
 
         probe = min((len(v) for v, _, _ in exact_seqs), default=1)
         exact_parts = [
@@ -302,10 +333,15 @@ class ContaminationIndex:
             min_words=min_words,
             min_number_agreement=settings.min_number_agreement,
         )
+        never = _sets_that_never_match(items_by_set, unmatchable, settings)
         index.stats = {
             "benchmarks": {name: len(items) for name, items in sorted(items_by_set.items())},
             "items": len(owners),
             "items_without_ngram_unit": sum(1 for u in units if not u),
+            # Items no document can ever match (too short for an n-gram and for exact matching),
+            # per set; and the sets none of whose items can match, with why.
+            "unmatchable_items": dict(sorted(unmatchable.items())),
+            "unmatchable_sets": never,
             "vocab": len(vocab),
             "ngrams": {str(n): len(t.keys) for n, t in index.ngram_tables.items()},
             "exact_sequences": len(exact_seqs),

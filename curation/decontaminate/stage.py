@@ -31,8 +31,13 @@ def build_index(settings: DecontaminateSettings, benchmarks_dir: str | None) -> 
     # load_all records the specs it infers in the settings it is given: a copy, so that the run's
     # configuration (and the fingerprints of later stages) stays what the user wrote.
     used = settings.model_copy(deep=True)
-    loaded = load_all(resolve_benchmark_dir(benchmarks_dir), used, discover_unregistered=settings.discover)
+    skipped: dict[str, str] = {}
+    loaded = load_all(
+        resolve_benchmark_dir(benchmarks_dir), used, discover_unregistered=settings.discover, skipped=skipped
+    )
     index = ContaminationIndex.build(loaded, used)
+    # Sets that are in the folder (or registered) but could not be read, and why.
+    index.stats["skipped_sets"] = skipped
     # The stats say which sets were read with an inferred (or completed) spec, and how.
     index.stats["inferred_specs"] = {
         name: summary(used.benchmarks[name]) for name in loaded if used.benchmarks[name] != settings.benchmarks.get(name)
