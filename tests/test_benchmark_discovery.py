@@ -728,3 +728,23 @@ def test_nested_question_layouts_and_split_objects(tmp_path: Path) -> None:
     assert _pages_found(index, "arc", [(f"arc{i}", r["question"] + "\n" + "\n".join(r["choices"])) for i, r in enumerate(mq)]) >= 0.95
     assert _pages_found(index, "splits", [(f"e{i}", r["problem"]) for i, r in enumerate(m5[:40])]) == 1.0
     assert sum(index.match(HEAD + r["problem"] + TAIL) is not None for r in m5[100:140]) == 0
+
+
+def test_csv_without_a_header_row_keeps_its_first_item(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Bare CSV/TSV files (MMLU's original release, many "question<TAB>answer" sets) have no header:
+    the first item became the field names, and was lost or made the set unreadable."""
+    m5 = _long_problems(20)
+    problems = [r["problem"].replace("\n", " ").replace("\t", " ") for r in m5]
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "bare" / "test.tsv").write_text("".join(f"{p}\t{i * 7}\n" for i, p in enumerate(problems)),
+                                                encoding="utf-8")
+    others = [r["problem"].replace("\n", " ").replace("\t", " ") for r in _long_problems(20, skip=20)]
+    (tmp_path / "with_header").mkdir()
+    (tmp_path / "with_header" / "test.tsv").write_text(
+        "question\tanswer\n" + "".join(f"{p}\t{i}\n" for i, p in enumerate(others)), encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="curation.decontaminate"):
+        _, items, index = _index_of(tmp_path)
+    assert [i.texts["column_1"] for i in items["bare"]] == problems
+    assert [i.texts["question"] for i in items["with_header"]] == others
+    assert any("reads as data" in r.getMessage() for r in caplog.records)
+    assert _pages_found(index, "bare", [(i.item, p) for i, p in zip(items["bare"], problems, strict=True)]) == 1.0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import itertools
 import json
 import logging
 import re
@@ -218,10 +219,34 @@ def _read_csv(path: Path, delimiter: str, quiet: bool = False) -> Iterator[dict[
     # TSV eval sets are written unquoted: with quote processing, a problem that starts with an
     # inch mark or a ditto (") swallows the following rows into one field until the next quote.
     quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    text = io.StringIO(_decode_table(path, quiet), newline="")
-    for row in csv.DictReader(text, delimiter=delimiter, quoting=quoting):
-        # Cells beyond the header land under the key None; they belong to no field.
-        yield {k: v for k, v in row.items() if k is not None}
+    rows = csv.reader(io.StringIO(_decode_table(path, quiet), newline=""), delimiter=delimiter, quoting=quoting)
+    first = next(rows, None)
+    if first is None:
+        return
+    if _is_data_row(first):
+        # No header (many eval sets ship bare "question<TAB>answer" files): the first row is an
+        # item, and the columns get positional names for discovery to judge by their values.
+        if not quiet:
+            log.warning("%s: the first row reads as data, not a header; columns named column_1..", path)
+        names = [f"column_{i}" for i in range(1, len(first) + 1)]
+        rows = itertools.chain([first], rows)
+    else:
+        names = first
+    for values in rows:
+        # Cells beyond the header belong to no field; missing ones are empty.
+        yield dict(zip(names, values, strict=False))
+
+
+# A header cell is a name: short, without sentence punctuation followed by a space.
+_MAX_HEADER_CELL = 40
+_SENTENCE = re.compile(r"[.?!,;:]\s|\?$|\$")
+
+
+def _is_data_row(cells: list[str]) -> bool:
+    """True when a CSV's first row is an item rather than column names: a long cell, a sentence,
+    a question, TeX, or a cell that is a number."""
+    return any(len(c) > _MAX_HEADER_CELL or _SENTENCE.search(c) or c.strip().lstrip("-").replace(".", "", 1).isdigit()
+               for c in cells if c.strip())
 
 
 def _read_parquet(path: Path) -> Iterator[dict[str, Any]]:
