@@ -374,3 +374,15 @@ def test_tex_books_need_min_tex_formulas_even_when_the_classifier_is_sure(tmp_pa
     # 0 turns the rule off
     off = {r["origin"]: r for r in _run([few], FilterSettings(min_tex_formulas=0)).batch.to_pylist()}
     assert off[few["origin"]]["reason"] != "too_few_formulas"
+
+
+def test_non_symbol_word_count_equals_a_per_word_test():
+    """Gopher counts words that are not pure punctuation; the one-regex count over the joined
+    words must equal testing each word for a letter or digit (str.isalnum on any character)."""
+    from curation.filter.quality import words
+
+    texts = ["Let $x^2 + y_1 = 3$ -- see (1) ... and __init__ or _ or --> 5% ;",
+             "函数 f(x)=x²，求 f(2)。・ 「答」 — ok", "", "   \n\n", "a\u00a0b … ← → ∑ ≤ 10"]
+    for text in texts:
+        expected = sum(any(c.isalnum() for c in w) for w in words(text))
+        assert quality_signals(text, "web", FilterSettings())["n_words"] == expected, text

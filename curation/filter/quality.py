@@ -18,10 +18,11 @@ from curation.filter.settings import FilterSettings
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff"
 _WORD = re.compile(rf"[{_CJK}]|[^\s{_CJK}]+")
-# A word of _WORD without a letter or digit ([^\W_] is str.isalnum): a run of symbols that
-# whitespace, a CJK character (a word of its own) or the text's ends delimit. Counted by one
-# regex, since a per-word Python test was a third of the filter stage's time.
-_SYMBOL_WORD = re.compile(rf"(?<![^\s{_CJK}])(?:[^\w\s{_CJK}]|_)++(?![^\s{_CJK}])|(?!\w)[{_CJK}]")
+# A word of _WORD without a letter or digit ([^\W_] is str.isalnum). Counted by one regex over
+# the words joined one per line (a word holds no whitespace), since a per-word Python test was a
+# third of the filter stage's time; a pattern over the text itself, with a lookbehind at every
+# position, cost 3x more (0.46 against 0.15 ms a dev document, the same counts on all 1,442).
+_SYMBOL_LINE = re.compile(r"^(?:[^\w\n]|_)+$", re.M)
 _PARAS = re.compile(r"\n{2,}")
 _LINES = re.compile(r"\n+")
 
@@ -36,7 +37,7 @@ def quality_signals(text: str, source: str, settings: FilterSettings) -> dict[st
     ws = words(text)
     lines = text.splitlines() or [""]
     # Gopher counts only words that are not pure punctuation ("non-symbol words").
-    n_words = len(ws) - len(_SYMBOL_WORD.findall(text))
+    n_words = len(ws) - len(_SYMBOL_LINE.findall("\n".join(ws)))
     sig: dict[str, Any] = {"n_chars": len(text), "n_words": n_words, "n_lines": len(lines)}
     if not text.strip():
         return sig
