@@ -616,3 +616,12 @@ def test_fragment_that_is_a_whole_document_after_a_long_prolog_keeps_only_its_bo
                "<body><p>The chapter proves $a^2+b^2=c^2$.</p></body></html>")
     out = extract_fragment(chapter).text
     assert "$a^2+b^2=c^2$" in out and "Running head" not in out
+
+
+def test_lazy_loaded_formula_images_use_their_real_source():
+    """Lazy loading keeps the formula service's URL in data-src and a placeholder in src."""
+    body = ('<p>The sum <img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" '
+            'data-src="https://latex.codecogs.com/svg.latex?%5Csum_%7Bk%3D1%7D%5En%20k" alt="sum formula"> '
+            'and <img src="/img/blank.gif" data-lazy-src="https://latex.codecogs.com/png.latex?x%5E2" alt=""> here.</p>')
+    out = extract_html(page(body)).text
+    assert "The sum $\\sum_{k=1}^n k$ and $x^2$ here." in out

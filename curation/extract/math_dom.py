@@ -52,6 +52,9 @@ _DELIMITED_ALT = re.compile(r"(\$\$?|\\\(|\\\[)(?=[^$]*[^\d\s.,$])[^$]+(\$\$?|\\
 _TEX_ALT = re.compile(r"\\(?:frac|dfrac|tfrac|sqrt|sum|prod|int|oint|lim|infty|partial|nabla|mathbb|mathrm|"
                       r"mathcal|mathbf|left[(\[|.]|begin\{|cdot|times|leq?|geq?|neq|approx|equiv|pm|"
                       r"alpha|beta|gamma|delta|epsilon|varepsilon|theta|lambda|sigma|omega|pi)(?![a-zA-Z])|[\^_]\{")
+# An alt text of two or more plain words and nothing a formula would hold (an accessibility
+# description such as "sum formula"): when the image's URL carries the TeX, the URL wins.
+_PROSE_ALT = re.compile(r"[A-Za-z]{2,}(?: [A-Za-z]{2,})+")
 # Alt texts that are no formula: a placeholder word or the image's file name.
 _PLACEHOLDER_ALT = re.compile(r"^(?:equation|formula|latex|tex|math|image|img|eq\.?\s*\d*|[^\s/]+\.(?:png|gif|svg|jpe?g))$", re.I)
 _MATH_IMG_SRC = re.compile(
@@ -129,6 +132,18 @@ def replace_element(el: etree._Element, text: str, block: bool = False) -> None:
     else:
         parent.text = (parent.text or "") + joined
     parent.remove(el)
+
+
+# Lazy-loading scripts (WordPress plugins, lazysizes) keep the real image in a data attribute
+# and a placeholder (a data: URI, a blank gif) in src until the page is scrolled.
+_LAZY_SRC = ("data-src", "data-lazy-src", "data-original", "data-lazy")
+
+
+def _image_source(el: etree._Element) -> str:
+    src = el.get("src") or ""
+    if not src or src.startswith("data:") or "blank" in src or "placeholder" in src or "lazy" in src:
+        src = next((el.get(a) for a in _LAZY_SRC if el.get(a)), src)
+    return src
 
 
 def _stands_alone(el: etree._Element) -> bool:
@@ -313,12 +328,14 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
         if el.getparent() is None:
             continue
         alt = (el.get("alt") or "").strip()
-        if not (_MATH_IMG_CLASS.search(_classes(el)) or _MATH_IMG_SRC.search(el.get("src") or "")
+        src = _image_source(el)
+        if not (_MATH_IMG_CLASS.search(_classes(el)) or _MATH_IMG_SRC.search(src)
                 or (alt and (_DELIMITED_ALT.match(alt) or _TEX_ALT.search(alt)))):
             continue
-        if not alt or _PLACEHOLDER_ALT.match(alt):
-            # No TeX in the alt text: a formula service's URL may carry it (math_images).
-            alt = tex_from_image_url(el.get("src")) or ""
+        if not alt or _PLACEHOLDER_ALT.match(alt) or _PROSE_ALT.fullmatch(alt):
+            # No TeX in the alt text (empty, a placeholder, or words such as "sum formula"): a
+            # formula service's URL may carry it (math_images), else a prose alt stays as it is.
+            alt = tex_from_image_url(src) or ("" if not alt or _PLACEHOLDER_ALT.match(alt) else alt)
             if not alt:
                 continue
         tex = clean_tex(alt)
