@@ -352,6 +352,39 @@ def test_gsm8k_items_are_found_with_or_without_thousands_separators(index: Conta
         assert right == len(variants), [q for (_, q), m in zip(variants, found, strict=True) if m is None]
 
 
+def test_gsm8k_items_are_found_with_small_numbers_spelled_out_or_decimal_zeros_dropped(
+    index: ContaminationIndex,
+) -> None:
+    """The probe: with small numbers written as words ("5 apples" -> "five apples") 82 of 239 gsm8k
+    questions were found, with "$3.50" written "$3.5" 10 of 19; both are the same numbers."""
+    import re
+
+    words = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen " \
+            "seventeen eighteen nineteen twenty".split()
+    with gzip.open(REPO_BENCHMARKS / "gsm8k" / "test.jsonl.gz", "rt", encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh][:400]
+    small = re.compile(r"(?<![\d.,$])\b(\d{1,2})\b(?![\d.,])")
+    spelled = [(r["idx"], small.sub(lambda m: words[int(m.group(1))] if int(m.group(1)) <= 20 else m.group(1),
+                                    r["question"])) for r in rows if small.search(r["question"])]
+    spelled = [(i, q) for i, q in spelled if any(f" {w} " in f" {q} " for w in words)]
+    decimals = [(r["idx"], re.sub(r"(\d)\.(\d)0\b", r"\1.\2", r["question"]))
+                for r in rows if re.search(r"\d\.\d0\b", r["question"])]
+    assert len(spelled) >= 100 and len(decimals) >= 5
+    for variants, floor in ((spelled, 0.98), (decimals, 1.0)):
+        found = [index.match(FILLER + q + "\n" + FILLER) for _, q in variants]
+        right = sum(m is not None and m.reason == f"contaminated:gsm8k:{i}" for (i, _), m in zip(variants, found, strict=True))
+        assert right >= floor * len(variants), (right, len(variants))
+
+
+def test_number_words_and_digits_are_one_token_but_words_containing_them_are_not() -> None:
+    from curation.decontaminate.normalize import canonical_text, token_hash, token_hashes
+
+    assert token_hash("five") == token_hash("5") and token_hash("twenty") == token_hash("20")
+    assert list(token_hashes("someone often bones")) == [token_hash(w) for w in ("someone", "often", "bones")]
+    assert token_hash("someone") != token_hash("some1")
+    assert canonical_text("3.50 and 10.00 and 1.05 and 100 and 0.5") == "3.5 and 10 and 1.05 and 100 and 0.5"
+
+
 LEAN4 = """import Mathlib
 
 open BigOperators Real Nat

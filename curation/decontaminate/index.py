@@ -31,6 +31,7 @@ from curation.decontaminate.normalize import (
     CJK_RE,
     TOKEN_RE,
     canonical_text,
+    number_token,
     token_hashes,
     token_hashes_with_starts,
 )
@@ -302,7 +303,7 @@ class ContaminationIndex:
                     for s, e in [(0, len(joined)), *(bounds if len(bounds) > 1 else [])]:
                         c = int(covered[s:e].sum())
                         if e - s >= n and c >= n:
-                            numbers = tuple(sorted({t for t in joined[s:e] if is_number(t)}))
+                            numbers = tuple(sorted({number_token(t) for t in joined[s:e] if is_number(t)}))
                             item_units.append((s, e, c, numbers))
                 units.append(item_units)
                 candidates = [(0, len(joined))] + [
@@ -413,7 +414,7 @@ class ContaminationIndex:
                 continue
             if numbers and self.min_number_agreement > 0:
                 if nearby is None:
-                    nearby = {t for t in tokens[lo:hi] if is_number(t)}
+                    nearby = {number_token(t) for t in tokens[lo:hi] if is_number(t)}
                 if sum(1 for x in numbers if x in nearby) < self.min_number_agreement * len(numbers):
                     continue
             best = share

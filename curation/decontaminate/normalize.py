@@ -6,7 +6,8 @@ items and the documents go through the same canonical form before n-grams are ta
 * NFKC (full-width digits, ligatures, subscript digits in Lean), then case folding;
 * GSM8K calculator annotations ``<<48/2=24>>`` dropped (no web copy keeps them);
 * thousands separators dropped (``2,019`` and TeX's ``2{,}019`` -> ``2019``): a copy writes the
-  number either way; ``1, 2, 3`` and ``(1,2)`` stay lists;
+  number either way; ``1, 2, 3`` and ``(1,2)`` stay lists; small numbers spelled out become digits
+  (``five`` -> ``5``, up to twenty) and decimals lose trailing zeros (``3.50`` -> ``3.5``);
 * LaTeX: ``\\dfrac``/``\\tfrac`` -> ``\\frac``, unbraced arguments braced (``\\frac12`` ->
   ``\\frac{1}{2}``, ``\\sqrt2`` -> ``\\sqrt{2}``), and layout-only commands (``\\left``,
   ``\\displaystyle``, ``\\text``, spacing such as ``\\,`` and ``\\quad``, ``\\cdot``/``\\times``
@@ -38,6 +39,14 @@ _CALC_ANNOTATION_RE = re.compile(r"<<[^<>\n]{0,200}>>")
 # for the literal, 8x faster on comma-rich pages than a leading lookbehind (every document pays it).
 _THOUSANDS_RE = re.compile(r",(?<=\d,)(?=\d{3}(?!\d))")
 _TEX_THOUSANDS_RE = re.compile(r"\{,\}(?<=\d\{,\})(?=\d{3}(?!\d))")
+# Small numbers spelled out ("five apples" in a rewrite of "5 apples") are the same token as their
+# digits: the token values map them (``token_hashes``; a regex over every document's text cost
+# half the stage's throughput), and ``number_token`` does the same for token strings. Decimals
+# lose trailing zeros ("$3.50" written "$3.5"; the literal first, as for thousands separators).
+NUMBER_WORD_DIGITS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen twenty".split())}
+_TRAILING_ZEROS_RE = re.compile(r"\.(?<=\d\.)(\d*?)0+(?!\d)")
 _FRAC_ALIAS_RE = re.compile(r"\\[dt]frac(?![a-z])|\\cfrac(?![a-z])")
 _BINOM_ALIAS_RE = re.compile(r"\\[dt]binom(?![a-z])")
 # One TeX argument: a braced group without nesting, a command, or a single character.
@@ -75,6 +84,8 @@ def canonical_text(text: str) -> str:
         text = _THOUSANDS_RE.sub("", text)
         if "{,}" in text:
             text = _TEX_THOUSANDS_RE.sub("", text)
+    if "." in text:
+        text = _TRAILING_ZEROS_RE.sub(lambda m: "." + m.group(1) if m.group(1) else "", text)
     if "\\" in text:
         text = _FRAC_ALIAS_RE.sub(r"\\frac", text)
         text = _BINOM_ALIAS_RE.sub(r"\\binom", text)
@@ -83,6 +94,11 @@ def canonical_text(text: str) -> str:
         text = _TWO_ARG_RE.sub(lambda m: f"\\{m.group(1)}{_brace(m.group(2))}{_brace(m.group(3))}", text)
         text = _ONE_ARG_RE.sub(lambda m: f"\\{m.group(1)}{_brace(m.group(2))}", text)
     return text
+
+
+def number_token(token: str) -> str:
+    """``5`` for ``five``: the token a spelled-out small number stands for (else the token)."""
+    return NUMBER_WORD_DIGITS.get(token, token)
 
 
 def tokenize(text: str) -> list[str]:
@@ -139,7 +155,32 @@ def token_hashes(canonical: str) -> np.ndarray:
 
 
 def token_hashes_with_starts(canonical: str) -> tuple[np.ndarray, np.ndarray]:
-    """Token values and the code-point offset where each token starts."""
+    """Token values and the code-point offset where each token starts; a spelled-out small
+    number has its digits' value."""
+    h, starts = _raw_token_hashes(canonical)
+    words, digits = _number_word_values()
+    if len(h):
+        at = np.minimum(np.searchsorted(words, h), len(words) - 1)
+        hit = words[at] == h
+        h[hit] = digits[at[hit]]
+    return h, starts
+
+
+_NUMBER_VALUES: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _number_word_values() -> tuple[np.ndarray, np.ndarray]:
+    """(sorted values of the number words, the values of their digits), made once."""
+    global _NUMBER_VALUES
+    if _NUMBER_VALUES is None:
+        words = np.array([_raw_token_hashes(w)[0][0] for w in NUMBER_WORD_DIGITS], dtype=np.uint64)
+        digits = np.array([_raw_token_hashes(d)[0][0] for d in NUMBER_WORD_DIGITS.values()], dtype=np.uint64)
+        order = np.argsort(words)
+        _NUMBER_VALUES = (words[order], digits[order])
+    return _NUMBER_VALUES
+
+
+def _raw_token_hashes(canonical: str) -> tuple[np.ndarray, np.ndarray]:
     if not canonical:
         return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
     cps = np.frombuffer(canonical.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
