@@ -51,7 +51,7 @@ _DISPLAY = re.compile(r"\\begin\{(equation|align|gather|multline|eqnarray|displa
 _INLINE = re.compile(r"(?<![\\$])\$(?!\$)[^$]+?(?<!\\)\$|\\\(")
 
 
-def verbatim_spans(tex: str) -> list[tuple[int, int]]:
+def _verbatim_spans(tex: str) -> list[tuple[int, int]]:
     """(start, end) of each closed verbatim-like environment, found in linear time.
 
     A regex ``\\begin{env}.*?\\end{env}`` rescans the rest of the file for every unclosed
@@ -76,16 +76,23 @@ def verbatim_spans(tex: str) -> list[tuple[int, int]]:
         pos = end
 
 
-def strip_comments(tex: str) -> str:
-    """Drop ``%`` comments (not ``\\%``), but leave verbatim-like environments untouched."""
+def outside_verbatim(tex: str, rewrite: Callable[[str], str]) -> str:
+    """``tex`` with ``rewrite`` applied to the text between verbatim-like environments, which
+    stay as written."""
     out, pos = [], 0
-    for start, end in verbatim_spans(tex):
-        out.append(_COMMENT.sub(r"\1", tex[pos:start]))
+    for start, end in _verbatim_spans(tex):
+        out.append(rewrite(tex[pos:start]))
         out.append(tex[start:end])
         pos = end
-    out.append(_COMMENT.sub(r"\1", tex[pos:]))
+    out.append(rewrite(tex[pos:]))
+    return "".join(out)
+
+
+def strip_comments(tex: str) -> str:
+    """Drop ``%`` comments (not ``\\%``), but leave verbatim-like environments untouched."""
+    stripped = outside_verbatim(tex, lambda part: _COMMENT.sub(r"\1", part))
     # Comment-only lines leave blank lines behind: collapse runs so paragraphs stay paragraphs.
-    return _BLANK_RUN.sub("\n\n", "".join(out))
+    return _BLANK_RUN.sub("\n\n", stripped)
 
 
 def find_main(files: dict[str, str]) -> str | None:
@@ -149,7 +156,7 @@ def resolve_inputs(main: str, files: dict[str, str], max_depth: int,
 def _mask_verbatim(tex: str) -> str:
     """``tex`` with closed verbatim-like environments blanked (same length, so offsets hold)."""
     parts, pos = [], 0
-    for start, end in verbatim_spans(tex):
+    for start, end in _verbatim_spans(tex):
         parts.append(tex[pos:start])
         parts.append(" " * (end - start))
         pos = end

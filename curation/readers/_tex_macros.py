@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 
-from curation.readers._tex import verbatim_spans
+from curation.readers._tex import outside_verbatim
 
 # \newcommand{\R}{...}, \newcommand\R{...}, \renewcommand*, \providecommand, with [n] arguments.
 _NEWCOMMAND = re.compile(
@@ -104,20 +104,20 @@ def expand_macros(body: str, macros: dict[str, tuple[int, str]]) -> tuple[str, i
     manual's code examples stay as written); (text, number of uses expanded)."""
     if not macros:
         return body, 0
-    out: list[str] = []
-    pos = total = 0
-    for start, end in verbatim_spans(body):
-        text, n = _expand(body[pos:start], macros)
-        out += [text, body[start:end]]
-        pos, total = end, total + n
-    text, n = _expand(body[pos:], macros)
-    out.append(text)
-    return "".join(out), total + n
-
-
-def _expand(body: str, macros: dict[str, tuple[int, str]]) -> tuple[str, int]:
     names = sorted(macros, key=len, reverse=True)
     use = re.compile(r"\\(" + "|".join(map(re.escape, names)) + r")(?![A-Za-z])")
+    expanded = 0
+
+    def rewrite(part: str) -> str:
+        nonlocal expanded
+        text, n = _expand(part, use, macros)
+        expanded += n
+        return text
+
+    return outside_verbatim(body, rewrite), expanded
+
+
+def _expand(body: str, use: re.Pattern, macros: dict[str, tuple[int, str]]) -> tuple[str, int]:
     budget = int(MAX_GROWTH * len(body)) + 1000
     total = 0
     for _ in range(MAX_PASSES):
