@@ -23,6 +23,10 @@ class UnsafeArchive(Exception):
         self.reason = reason
 
 
+# Below this many inflated bytes a high compression ratio is no bomb (a page of blank lines).
+BOMB_FLOOR = 1024 * 1024
+
+
 def safe_member_name(name: str) -> str | None:
     """Normalised relative path, or None for absolute paths and ``..`` escapes."""
     name = name.replace("\\", "/")
@@ -101,7 +105,7 @@ def open_zip(path: str, settings: ExtractSettings) -> zipfile.ZipFile:
             raise UnsafeArchive("archive_path_escape")
         total += info.file_size
         ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size > 1024 * 1024 and ratio > settings.max_compression_ratio:
+        if info.file_size > BOMB_FLOOR and ratio > settings.max_compression_ratio:
             zf.close()
             raise UnsafeArchive("archive_bomb")
     if total > settings.max_archive_bytes:

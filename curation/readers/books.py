@@ -25,6 +25,7 @@ from lxml import etree
 from curation.extract.html import ExtractTimeout, extract_fragment, time_limit
 from curation.extract.settings import ExtractSettings
 from curation.readers._archive import (
+    BOMB_FLOOR,
     UnsafeArchive,
     iter_tar,
     open_zip,
@@ -50,7 +51,6 @@ TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 # a gzipped single .tex, or ``2101/2101.00003.pdf`` (no TeX source); old ids as ``0001/math0001001.gz``.
 _ARXIV_PAPER = re.compile(r"(?:^|/)((?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?\d{7})(?:v\d+)?)\.(?:gz|pdf)$")
 _NOT_TEX = (b"%PDF", b"%!PS")  # papers submitted as PDF or PostScript
-_BOMB_FLOOR = 1024 * 1024  # below this, a high compression ratio is no bomb (as in open_zip)
 _SAFE_XML = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
@@ -203,7 +203,7 @@ def _bulk_paper(path: str, name: str, arxiv_id: str, data: bytes, settings: Extr
 def _gunzip_capped(data: bytes, settings: ExtractSettings) -> bytes:
     """A bulk tar's paper inflated within the archive budget and the compression-ratio cap, so a
     tar of small bombs cannot make each paper inflate a full budget."""
-    limit = min(settings.max_archive_bytes, max(_BOMB_FLOOR, int(len(data) * settings.max_compression_ratio)))
+    limit = min(settings.max_archive_bytes, max(BOMB_FLOOR, int(len(data) * settings.max_compression_ratio)))
     with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
         raw = fh.read(limit + 1)
     if len(raw) > limit:
