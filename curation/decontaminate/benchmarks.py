@@ -97,12 +97,6 @@ def _open_text(path: Path, newline: str | None = None, encoding: str = "utf-8-si
     return open(path, encoding=encoding, newline=newline)
 
 
-def _record(row: Any, where: str) -> dict[str, Any]:
-    if not isinstance(row, dict):
-        raise ValueError(f"{where}: a row must be a JSON object, not {type(row).__name__}")
-    return row
-
-
 def _warn_skipped(path: Path, problems: list[str], quiet: bool) -> None:
     """One warning per file, counted: a set loses its bad rows, never the others."""
     if problems and not quiet:

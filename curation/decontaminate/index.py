@@ -29,6 +29,7 @@ import numpy as np
 from curation.decontaminate.benchmarks import BenchmarkItem
 from curation.decontaminate.normalize import (
     CJK_RE,
+    NUMBER_WORD_DIGITS,
     TOKEN_RE,
     canonical_text,
     number_token,
@@ -126,9 +127,7 @@ def _windows_with_words(words: np.ndarray, n: int, min_words: int) -> np.ndarray
 
 # Numbers written as words count as numbers ("five new baseball cards", "twenty-six cards").
 NUMBER_WORDS = frozenset(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
-    "hundred thousand million".split()
+    [*NUMBER_WORD_DIGITS, *"thirty forty fifty sixty seventy eighty ninety hundred thousand million".split()]
 )
 
 

@@ -22,6 +22,7 @@ it are character n-grams (the DESIGN's "n-grams must work on text without spaces
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -166,18 +167,13 @@ def token_hashes_with_starts(canonical: str) -> tuple[np.ndarray, np.ndarray]:
     return h, starts
 
 
-_NUMBER_VALUES: tuple[np.ndarray, np.ndarray] | None = None
-
-
+@functools.cache
 def _number_word_values() -> tuple[np.ndarray, np.ndarray]:
     """(sorted values of the number words, the values of their digits), made once."""
-    global _NUMBER_VALUES
-    if _NUMBER_VALUES is None:
-        words = np.array([_raw_token_hashes(w)[0][0] for w in NUMBER_WORD_DIGITS], dtype=np.uint64)
-        digits = np.array([_raw_token_hashes(d)[0][0] for d in NUMBER_WORD_DIGITS.values()], dtype=np.uint64)
-        order = np.argsort(words)
-        _NUMBER_VALUES = (words[order], digits[order])
-    return _NUMBER_VALUES
+    words = np.array([_raw_token_hashes(w)[0][0] for w in NUMBER_WORD_DIGITS], dtype=np.uint64)
+    digits = np.array([_raw_token_hashes(d)[0][0] for d in NUMBER_WORD_DIGITS.values()], dtype=np.uint64)
+    order = np.argsort(words)
+    return words[order], digits[order]
 
 
 def _raw_token_hashes(canonical: str) -> tuple[np.ndarray, np.ndarray]:
