@@ -332,12 +332,14 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
         if not (_MATH_IMG_CLASS.search(_classes(el)) or _MATH_IMG_SRC.search(src)
                 or (alt and (_DELIMITED_ALT.match(alt) or _TEX_ALT.search(alt)))):
             continue
-        if not alt or _PLACEHOLDER_ALT.match(alt) or _PROSE_ALT.fullmatch(alt):
-            # No TeX in the alt text (empty, a placeholder, or words such as "sum formula"): a
-            # formula service's URL may carry it (math_images), else a prose alt stays as it is.
-            alt = tex_from_image_url(src) or ("" if not alt or _PLACEHOLDER_ALT.match(alt) else alt)
+        if not alt or _PLACEHOLDER_ALT.match(alt):
+            # No TeX in the alt text: a formula service's URL may carry it (math_images).
+            alt = tex_from_image_url(src) or ""
             if not alt:
                 continue
+        elif _PROSE_ALT.fullmatch(alt):
+            # Words such as "sum formula": the URL's TeX when it has some, else the alt as it is.
+            alt = tex_from_image_url(src) or alt
         tex = clean_tex(alt)
         delimited_display = tex.startswith(("$$", "\\["))
         if len(tex) >= 2 and tex[0] == tex[-1] == "$":
