@@ -196,25 +196,37 @@ def bench_stage(texts: list[str], factor_list: tuple[int, ...] = (1, 4)) -> None
             path = tmp / f"in_{factor}"
             path.mkdir(parents=True)
             pq.write_table(pa.Table.from_batches([docs_to_batch(rows, DOC_SCHEMA)]), path / "part.parquet")
-            df = spark.read.parquet(str(path))
-            cfg = PipelineConfig(sources=[{"kind": "web", "paths": ["unused"]}], output=str(tmp))
-            ctx = StageContext(cfg=cfg, stage="dedup", output_dir=tmp / f"out_{factor}", work_dir=tmp / f"work_{factor}")
-            t = time.perf_counter()
-            res = transform(spark, df, ctx)
-            res.frame.write.mode("overwrite").parquet(str(tmp / f"out_{factor}"))
-            times[factor] = time.perf_counter() - t
-            n = len(rows)
-            if not factor:
-                continue
-            dropped = spark.read.parquet(str(tmp / f"out_{factor}")).where("reason is not null").count()
-            print(
-                f"  stage x{factor}: {n} docs in {times[factor]:.1f} s wall ({n / times[factor]:.0f} docs/s on local[2]),"
-                f" {dropped} dropped, candidate pairs {res.extra_stats.get('candidate_pairs')},"
-                f" verification drops {res.extra_stats.get('verification_dropped_pairs')}, clusters {res.extra_stats.get('cluster_sizes')}"
-            )
-        if 1 in times and 4 in times:
-            ratio = times[4] / times[1]
-            print(f"  4x input / 1x input time ratio: {ratio:.2f} (must be <= 5): {'OK' if ratio <= 5 else 'FAIL'}")
+            # The Spark path (dedup.driver_max_docs 0), then the same input on the driver
+            # (curation/dedup/local.py, whatever its size): the break-even of driver_max_docs.
+            for mode, limit in (("spark", 0), ("driver", 10**9)):
+                df = spark.read.parquet(str(path))
+                cfg = PipelineConfig(sources=[{"kind": "web", "paths": ["unused"]}], output=str(tmp),
+                                     dedup={"driver_max_docs": limit})
+                out = tmp / f"out_{factor}_{mode}"
+                ctx = StageContext(cfg=cfg, stage="dedup", output_dir=out, work_dir=tmp / f"work_{factor}_{mode}",
+                                   input_path=path)
+                t = time.perf_counter()
+                res = transform(spark, df, ctx)
+                res.frame.write.mode("overwrite").parquet(str(out))
+                times[factor, mode] = time.perf_counter() - t
+                n = len(rows)
+                if not factor:
+                    continue
+                dropped = spark.read.parquet(str(out)).where("reason is not null").count()
+                print(
+                    f"  stage x{factor} {mode:6s}: {n} docs in {times[factor, mode]:.1f} s wall"
+                    f" ({n / times[factor, mode]:.0f} docs/s on local[2]), {dropped} dropped,"
+                    f" candidate pairs {res.extra_stats.get('candidate_pairs')},"
+                    f" verification drops {res.extra_stats.get('verification_dropped_pairs')},"
+                    f" clusters {res.extra_stats.get('cluster_sizes')}"
+                )
+            if factor:
+                print(f"  x{factor}: driver / spark time {times[factor, 'driver'] / times[factor, 'spark']:.2f}")
+        for mode in ("spark", "driver"):
+            if (1, mode) in times and (4, mode) in times:
+                ratio = times[4, mode] / times[1, mode]
+                print(f"  {mode}: 4x input / 1x input time ratio: {ratio:.2f} (must be <= 5):"
+                      f" {'OK' if ratio <= 5 else 'FAIL'}")
     finally:
         spark.stop()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -136,3 +136,73 @@ def test_driver_and_distributed_components_agree_on_a_random_graph(spark, tmp_pa
     local = driver_components(df)
     assert {r["id"]: r["component"] for r in dist.collect()} == local
     assert len(set(local.values())) > 10
+
+
+def _tie_rows() -> list[dict]:
+    """Survivor-rule corner cases: equal, null and NaN scores; equal, null and empty dates; a URL
+    shared by an exact-duplicate loser (which must not take part in the URL vote)."""
+    base = syn.seeded_texts(8, seed=31)
+    nan = float("nan")
+    return [
+        dict(id="t_b", source="web", origin="https://t.org/b1", text=base[0], math_score=0.5),
+        dict(id="t_a", source="web", origin="https://t.org/a1", text=base[0], math_score=0.5),
+        dict(id="t_c", source="web", origin="https://t.org/c1", text=base[0], math_score=None),
+        dict(id="n_a", source="books", origin="n1", text=base[1], math_score=0.9),
+        dict(id="n_b", source="books", origin="n2", text=base[1], math_score=nan),
+        dict(id="n_c", source="books", origin="n3", text=base[1], math_score=None),
+        dict(id="u_a", source="web", origin="https://u.org/p", text=base[2], date=None, math_score=0.9),
+        dict(id="u_b", source="web", origin="https://u.org/p/", text=base[3], date="2024-01-01", math_score=0.1),
+        dict(id="u_c", source="web", origin="http://www.u.org/p", text=base[4], date="2024-01-01", math_score=0.2),
+        dict(id="u_d", source="web", origin="https://u.org/p#x", text=base[5], date="", math_score=0.95),
+        # v_a loses on its text to v_z; v_z's URL is its own, so v_b keeps the URL of v_a.
+        dict(id="v_a", source="web", origin="https://v.org/q", text=base[6], date="2025-01-01", math_score=0.1),
+        dict(id="v_z", source="web", origin="https://v.org/other", text=base[6], math_score=0.7),
+        dict(id="v_b", source="web", origin="https://v.org/q", text=base[7], date="2020-01-01"),
+    ]
+
+
+def test_driver_dedup_gives_the_spark_paths_reasons_and_stats(spark, tmp_path: Path) -> None:
+    """The same input folder through the Spark path and the driver path (dedup.driver_max_docs):
+    identical reasons for every document and identical statistics."""
+    from curation.spark.dedup import transform
+
+    rows, _, _ = _rows()
+    rows += _tie_rows()
+    # Written with pyarrow, in three files: Spark's pandas conversion would turn NaN into null.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "stages" / "filter"
+    folder.mkdir(parents=True)
+    table = pa.Table.from_batches([docs_to_batch(rows, DOC_SCHEMA)])
+    for i in range(3):
+        pq.write_table(table.slice(i * 40, 40 if i < 2 else None), folder / f"{i}.parquet")
+    cfg = PipelineConfig(sources=[{"kind": "web", "paths": ["unused"]}], output=str(tmp_path))
+    got = {}
+    for mode, path in (("spark", None), ("driver", folder)):
+        ctx = StageContext(cfg=cfg, stage="dedup", output_dir=tmp_path, work_dir=tmp_path / mode, input_path=path)
+        res = transform(spark, spark.read.parquet(str(folder)), ctx)
+        got[mode] = ({r["id"]: r["reason"] for r in res.frame.collect()}, res.extra_stats)
+    (spark_reasons, spark_stats), (driver_reasons, driver_stats) = got["spark"], got["driver"]
+    assert driver_stats.pop("on_driver") is True and "on_driver" not in spark_stats
+    assert driver_reasons == spark_reasons
+    assert driver_stats == spark_stats
+    # The corner cases resolve as the rules say (and both paths agree on them, above).
+    assert driver_reasons["t_b"] == "exact_duplicate_of:t_a" and driver_reasons["t_c"] == "exact_duplicate_of:t_a"
+    assert driver_reasons["n_a"] == "exact_duplicate_of:n_b"  # Spark sorts NaN above every number
+    # Same date: the higher score; an empty date sorts below every date, a null one below it.
+    assert driver_reasons["u_c"] is None and driver_reasons["u_b"] == "url_duplicate_of:u_c"
+    assert driver_reasons["u_a"] == "url_duplicate_of:u_c" and driver_reasons["u_d"] == "url_duplicate_of:u_c"
+    assert driver_reasons["v_a"] == "exact_duplicate_of:v_z" and driver_reasons["v_b"] is None
+    assert sum((r or "").startswith("near_duplicate_of:") for r in driver_reasons.values()) >= 10
+
+
+def test_driver_dedup_only_below_its_limit(spark, tmp_path: Path) -> None:
+    from curation.spark.dedup import _driver_docs
+
+    folder = tmp_path / "in"
+    spark.createDataFrame([(str(i),) for i in range(30)], "id string").repartition(2).write.parquet(str(folder))
+    assert _driver_docs(folder, 30) == 30
+    assert _driver_docs(folder, 29) is None
+    assert _driver_docs(folder, 0) is None  # 0 turns the driver path off
+    assert _driver_docs(None, 100) is None and _driver_docs(tmp_path / "missing", 100) is None

@@ -122,15 +122,18 @@ def _rows(out: Path, kind: str, stage: str) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def runs(spark, tmp_path_factory):
-    """The same input through the driver path (default limit) and the distributed one (limit 0)."""
+    """The same input through dedup on the driver (the default below dedup.driver_max_docs), the
+    Spark path with components on the driver (driver_max_docs 0), and the fully distributed one
+    (both limits 0)."""
     tmp = tmp_path_factory.mktemp("runner-jobs")
     driver = _run(spark, _cfg(tmp, "driver"))
-    distributed = _run(spark, _cfg(tmp, "distributed", driver_cc_max_edges=0))
-    return driver, distributed
+    distributed = _run(spark, _cfg(tmp, "distributed", driver_max_docs=0, driver_cc_max_edges=0))
+    driver_cc = _run(spark, _cfg(tmp, "driver_cc", driver_max_docs=0))
+    return driver, distributed, driver_cc
 
 
 def test_funnel_and_counters_equal_a_count_of_the_written_rows(runs) -> None:
-    (out, _), _ = runs
+    (out, _), *_ = runs
     n_docs = len(_docs())
     for stage in ("extract", "filter", "dedup"):
         stats = json.loads((out / "stats" / f"{stage}.json").read_text())
@@ -145,7 +148,7 @@ def test_funnel_and_counters_equal_a_count_of_the_written_rows(runs) -> None:
 
 
 def test_dedup_stats_match_the_rejects(runs) -> None:
-    (out, _), _ = runs
+    (out, _), *_ = runs
     extra = json.loads((out / "stats" / "dedup.json").read_text())["extra"]
     reasons = pq.read_table(out / "rejects" / "dedup", columns=["reason"]).column("reason").to_pylist()
     by_reason = Counter(r.split(":", 1)[0] for r in reasons)
@@ -162,29 +165,33 @@ def test_dedup_stats_match_the_rejects(runs) -> None:
 
 
 def test_driver_and_distributed_dedup_write_the_same_rows(runs) -> None:
-    (a, _), (b, _) = runs
+    (a, _), (b, _), (c, _) = runs
     for kind in ("stages", "rejects"):
-        assert _rows(a, kind, "dedup") == _rows(b, kind, "dedup"), kind
-    ea = json.loads((a / "stats" / "dedup.json").read_text())
-    eb = json.loads((b / "stats" / "dedup.json").read_text())
-    assert ea["funnel"] == eb["funnel"]
-    assert eb["extra"]["cc_rounds"] >= 1
-    assert {k: v for k, v in ea["extra"].items() if k != "cc_rounds"} == {
-        k: v for k, v in eb["extra"].items() if k != "cc_rounds"
-    }
+        assert _rows(a, kind, "dedup") == _rows(b, kind, "dedup") == _rows(c, kind, "dedup"), kind
+    ea, eb, ec = (json.loads((o / "stats" / "dedup.json").read_text()) for o in (a, b, c))
+    assert ea["funnel"] == eb["funnel"] == ec["funnel"]
+    assert eb["extra"]["cc_rounds"] >= 1 and ec["extra"]["cc_rounds"] == 0
+    assert ea["extra"].pop("on_driver") is True
+
+    def same(extra: dict) -> dict:
+        return {k: v for k, v in extra.items() if k != "cc_rounds"}
+
+    assert same(ea["extra"]) == same(eb["extra"]) == same(ec["extra"])
 
 
 def test_jobs_per_stage(runs) -> None:
     """Job counts on Spark 4 with AQE: a guard against an added count() or collect(). The runner
     runs 4 jobs after a transform (kept write, rejects write, and the one groupBy, which AQE runs
-    as a map job and a result job); extract and the skipped filter add none. Dedup on the driver
-    path adds 01_keys (1), 02_edges (5: two survivor windows, the bucket window, distinct, write),
-    03_verified (3), the scored-edge collect (1), 05_components (1) and the frame's exchanges;
-    it ran 36-50 jobs before issue 9 on the race inputs."""
-    (_, jobs), _ = runs
+    as a map job and a result job); extract and the skipped filter add none, and neither does
+    dedup on the driver. The Spark path with components on the driver adds 01_keys (1), 02_edges
+    (5: two survivor windows, the bucket window, distinct, write), 03_verified (3), the
+    scored-edge collect (1), 05_components (1) and the frame's exchanges; it ran 36-50 jobs
+    before issue 9 on the race inputs."""
+    (_, jobs), _, (_, jobs_cc) = runs
     assert jobs["extract"] == 4
     assert jobs["filter"] == 4
-    assert jobs["dedup"] <= 22
+    assert jobs["dedup"] == 4
+    assert jobs_cc["dedup"] <= 22
 
 
 def test_parquet_rows_counts_what_spark_wrote(spark, tmp_path: Path) -> None:

@@ -67,6 +67,14 @@ class DedupSettings(Settings):
     # Edge sets up to this size are solved on the driver by union-find (same components, no
     # per-round job overhead; 2M string pairs take ~200 MB of driver memory). 0: always on Spark.
     driver_cc_max_edges: int = Field(default=2_000_000, ge=0)
+    # An input of at most this many documents is deduplicated on the driver in one process
+    # (curation/dedup/local.py: the same keys and survivor rules), read from the previous stage's
+    # Parquet with pyarrow. The Spark path's ~10 jobs (keys, windows, edges, verification,
+    # components, each with its Parquet intermediate) cost ~3 s of scheduling: on local[2],
+    # 2,000 documents of ~3 KB took 3.3 s on Spark and 0.5 s on the driver, 8,000 took 4.8 and
+    # 1.8 s (bench/bench_dedup.py). 20,000 documents hold ~200 MB of text on the driver; a
+    # larger input gains from a cluster's cores. 0: always on Spark.
+    driver_max_docs: int = Field(default=20_000, ge=0)
 
     @model_validator(mode="after")
     def _bands_and_rows(self) -> DedupSettings:

@@ -21,6 +21,8 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from curation.dedup.union_find import union_find
+
 log = logging.getLogger(__name__)
 
 
@@ -104,26 +106,3 @@ def connected_components(
 def _checkpoint(df: DataFrame, path: Path, spark: SparkSession) -> DataFrame:
     df.write.mode("overwrite").parquet(str(path))
     return spark.read.parquet(str(path))
-
-
-def union_find(edges: list[tuple[str, str]]) -> dict[str, str]:
-    """node -> smallest node of its component, for every node on an edge."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:  # path compression
-            parent[x], x = root, parent[x]
-        return root
-
-    for u, v in edges:
-        parent.setdefault(u, u)
-        parent.setdefault(v, v)
-        ru, rv = find(u), find(v)
-        if ru != rv:  # the smaller id becomes the root, so the root is the component's minimum
-            if rv < ru:
-                ru, rv = rv, ru
-            parent[rv] = ru
-    return {x: find(x) for x in parent}

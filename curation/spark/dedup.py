@@ -19,6 +19,10 @@ minhash -> lsh -> buckets_to_edges -> connected_components):
 6. the survivor of each component: highest math_score, then smallest id; the others get
    ``near_duplicate_of:<survivor id>``.
 
+An input of at most ``dedup.driver_max_docs`` documents skips all of this: the driver reads the
+previous stage's Parquet with pyarrow and runs the same rules in one process
+(``curation/dedup/local.py``), and only the mapping of the reasons onto the documents runs on Spark.
+
 Only aggregates (counts, the cluster-size histogram) and, up to ``driver_cc_max_edges``
 candidate pairs, the scored edge list reach the driver.
 
@@ -46,17 +50,22 @@ from pyspark.sql.types import StructType
 
 from curation.dedup.jaccard import pair_jaccard
 from curation.dedup.keys import KEYS_SCHEMA, keys_batch
+from curation.dedup.local import EXACT, NEAR, URL, dedup_reasons
 from curation.dedup.settings import DedupSettings
-from curation.schema import DOC_SCHEMA
-from curation.spark.connected_components import connected_components, driver_components, union_find
-from curation.spark.stage_api import FRAME_SCHEMA, FRAME_SPARK_SCHEMA, StageContext, TransformResult
+from curation.dedup.union_find import union_find
+from curation.schema import DOC_SCHEMA, STAGE_OUTPUT_SCHEMA
+from curation.spark.connected_components import connected_components, driver_components
+from curation.spark.stage_api import (
+    FRAME_SCHEMA,
+    FRAME_SPARK_SCHEMA,
+    StageContext,
+    TransformResult,
+    to_frame_batch,
+)
 from curation.stage import conform
 
 log = logging.getLogger(__name__)
 
-EXACT = "exact_duplicate_of:"
-URL = "url_duplicate_of:"
-NEAR = "near_duplicate_of:"
 
 _JACCARD_SCHEMA = pa.schema(
     [pa.field("src", pa.string()), pa.field("dst", pa.string()), pa.field("jaccard", pa.float64())]
@@ -83,7 +92,13 @@ def _parquet_rows(path: Path) -> int:
     The output folder is on a file system the driver mounts (the runner creates and removes it
     with ``pathlib`` and ``shutil``), and a Parquet footer records its file's exact row count.
     """
-    return sum(pq.read_metadata(f).num_rows for f in path.glob("part-*.parquet"))
+    return sum(pq.read_metadata(f).num_rows for f in _parquet_files(path))
+
+
+def _parquet_files(path: Path) -> list[Path]:
+    """The data files of a Parquet folder as Spark reads it: names starting with ``_`` or ``.``
+    (``_SUCCESS``, checksums) are not data."""
+    return sorted(p for p in path.glob("*.parquet") if not p.name.startswith(("_", ".")))
 
 
 def _keys(df: DataFrame, s: DedupSettings) -> DataFrame:
@@ -178,6 +193,11 @@ def transform(spark: SparkSession, df: DataFrame, ctx: StageContext) -> Transfor
         "ngram": s.ngram,
     }
 
+    n_docs = _driver_docs(ctx.input_path, s.driver_max_docs)
+    if n_docs is not None:
+        log.info("dedup: %d documents, at most dedup.driver_max_docs: deduplicated on the driver", n_docs)
+        return _on_driver(spark, df, ctx.input_path, s, stats)
+
     keys = _materialize(_keys(df, s), base / "01_keys")
     # Rows without an id never matched the old join of keys and metadata on id; keep it so.
     docs = keys.where(F.col("id").isNotNull())
@@ -259,11 +279,56 @@ def transform(spark: SparkSession, df: DataFrame, ctx: StageContext) -> Transfor
             reasons = reasons.unionByName(d)
     else:
         reasons = spark.createDataFrame([], "id string, reason string")
+    return TransformResult(frame=_with_reasons(df, reasons), extra_stats=stats)
+
+
+def _with_reasons(df: DataFrame, reasons: DataFrame) -> DataFrame:
+    """Every row of ``df`` once, in FRAME_SCHEMA, with its reason (null: kept)."""
     out = df.drop("reason").join(reasons, "id", "left")
     cols = [
         F.col(f.name) if f.name in out.columns else F.lit(None).cast("string").alias(f.name)
         for f in FRAME_SCHEMA
     ]
     frame = out.select(*cols)
-    frame = frame.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in FRAME_SPARK_SCHEMA])
-    return TransformResult(frame=frame, extra_stats=stats)
+    return frame.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in FRAME_SPARK_SCHEMA])
+
+
+def _driver_docs(path: Path | None, limit: int) -> int | None:
+    """The number of input documents when the driver should deduplicate them itself: the input is
+    a Parquet folder the driver can read and holds at most ``limit`` rows (from the footers)."""
+    if path is None or limit <= 0 or not path.is_dir():
+        return None
+    n = _parquet_rows(path)
+    return n if n <= limit else None
+
+
+def _on_driver(spark: SparkSession, df: DataFrame, path: Path, s: DedupSettings,
+               stats: dict[str, object]) -> TransformResult:
+    """curation/dedup/local.py over the input folder read with pyarrow; only the mapping of the
+    reasons onto ``df`` runs on Spark (as part of the runner's writes)."""
+    files = _parquet_files(path)
+    columns = ["id", "source", "origin", "text", *_META]
+    table = pa.concat_tables([pq.read_table(f, columns=columns) for f in files]) if files else None
+    reasons: dict[str, str] = {}
+    if table is not None and table.num_rows:
+        reasons, near_stats = dedup_reasons(table, s)
+        stats.update(near_stats)
+    elif s.near:
+        stats.update({"candidate_pairs": 0, "cluster_sizes": {}})
+        if s.verify:
+            stats["verification_dropped_pairs"] = 0
+    stats["on_driver"] = True
+    return TransformResult(frame=_map_reasons(df, reasons), extra_stats=stats)
+
+
+def _map_reasons(df: DataFrame, reasons: dict[str, str]) -> DataFrame:
+    """``df`` in FRAME_SCHEMA with each row's reason looked up by id in a dict shipped with the
+    task: a narrow map, where a join with a frame of the reasons cost four more Spark jobs (the
+    exchanges AQE runs one by one) on a stage of a few seconds."""
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            docs = conform(batch, DOC_SCHEMA)
+            reason = pa.array([reasons.get(i) for i in docs.column("id").to_pylist()], pa.string())
+            yield to_frame_batch(pa.RecordBatch.from_arrays([*docs.columns, reason], schema=STAGE_OUTPUT_SCHEMA))
+
+    return df.mapInArrow(run, FRAME_SPARK_SCHEMA)

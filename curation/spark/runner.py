@@ -244,7 +244,9 @@ class Runner:
         _marker_path(self.output, stage).unlink(missing_ok=True)
         shutil.rmtree(work_dir, ignore_errors=True)
         work_dir.mkdir(parents=True, exist_ok=True)
-        ctx = StageContext(cfg=self.cfg, stage=stage, output_dir=self.output, work_dir=work_dir)
+        up = _upstream(stage)
+        ctx = StageContext(cfg=self.cfg, stage=stage, output_dir=self.output, work_dir=work_dir,
+                           input_path=self.output / "stages" / up if up else None)
         self.spark.sparkContext.setJobGroup(stage, f"stage {stage}")
         log.info("stage %s: started%s", stage, " (skipped: passing input through)" if skipped else "")
 

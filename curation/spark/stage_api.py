@@ -50,6 +50,10 @@ class StageContext:
     output_dir: Path
     # Scratch space for this stage (checkpoints, indexes); removed after the stage succeeds.
     work_dir: Path
+    # The Parquet folder ``df`` was read from, unchanged (the previous stage's kept rows), when
+    # the driver can read it itself; None when ``df`` was built otherwise. A stage may read a
+    # small input here with pyarrow instead of running Spark jobs over it (dedup does).
+    input_path: Path | None = None
 
 
 @dataclass
