@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from curation.decontaminate.settings import BenchmarkSpec, DecontaminateSettings
+from curation.text_files import json_lines, open_text
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +90,7 @@ def _find_file(folder: Path, name: str) -> Path | None:
 
 
 def _open_text(path: Path, newline: str | None = None, encoding: str = "utf-8-sig") -> IO[str]:
-    # utf-8-sig: files saved by Windows editors and spreadsheet exports start with a byte-order
-    # mark, which json.loads refuses and which would stick to a CSV's first column name; without
-    # a mark it reads as plain UTF-8.
-    if path.suffix == ".gz":
-        return gzip.open(path, "rt", encoding=encoding, newline=newline)
-    return open(path, encoding=encoding, newline=newline)
+    return open_text(path, encoding=encoding, newline=newline)
 
 
 def _warn_skipped(path: Path, problems: list[str], quiet: bool) -> None:
@@ -107,18 +103,13 @@ def _warn_skipped(path: Path, problems: list[str], quiet: bool) -> None:
 def _read_jsonl(path: Path, quiet: bool = False) -> Iterator[dict[str, Any]]:
     problems: list[str] = []
     with _open_text(path) as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                problems.append(f"line {lineno}: not JSON ({err.msg})")
-                continue
-            if not isinstance(row, dict):
-                problems.append(f"line {lineno}: a JSON {type(row).__name__}, not an object")
-                continue
-            yield row
+        for line in json_lines(fh):
+            if line.problem == "not_json":
+                problems.append(f"line {line.number}: not JSON ({line.detail})")
+            elif line.problem is not None:
+                problems.append(f"line {line.number}: {line.detail}, not an object")
+            else:
+                yield line.record
     _warn_skipped(path, problems, quiet)  # reached only when the file was read to its end
 
 

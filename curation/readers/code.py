@@ -9,8 +9,6 @@ library.
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import os
 import re
@@ -20,6 +18,7 @@ from typing import IO, Any, NamedTuple
 
 from curation.extract.settings import ExtractSettings
 from curation.readers._common import doc_row, error_reason
+from curation.text_files import json_lines, open_text
 
 SOURCE = "code"
 # Where the file's text is: The Stack and StarCoderData call it ``content``, codeparrot's
@@ -88,10 +87,6 @@ RELEVANCE: dict[str, re.Pattern] = {
 
 class NoCodeColumn(ValueError):
     """A Parquet file with none of CONTENT_COLUMNS (an index of blob ids, another dataset)."""
-
-
-class ZstdUnavailable(RuntimeError):
-    """A ``.zst`` file, and this pyarrow build has no zstd codec (pip wheels have it)."""
 
 
 class BadRecord(NamedTuple):
@@ -174,32 +169,16 @@ def _rows(path: str) -> Iterator[dict[str, Any] | BadRecord]:
 
 
 def _open_text(path: str) -> IO[str]:
-    """UTF-8 text of a plain, gzip or zstd file; ``utf-8-sig`` drops a leading BOM (Windows tools)."""
-    lower = path.lower()
-    if lower.endswith(".zst"):
-        import pyarrow as pa
-
-        # pyarrow's codec, not the ``zstandard`` package: pyarrow is a dependency already.
-        if not pa.Codec.is_available("zstd"):
-            raise ZstdUnavailable(f"pyarrow {pa.__version__} was built without the zstd codec: {path}")
-        raw: IO[bytes] = pa.input_stream(path, compression="zstd")
-    else:
-        raw = gzip.open(path, "rb") if lower.endswith(".gz") else open(path, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace")
+    # errors="replace": one undecodable byte in a source file must not cost the file.
+    return open_text(path, errors="replace")
 
 
 def _json_lines(path: str) -> Iterator[dict[str, Any] | BadRecord]:
+    kinds = {"not_json": "bad_json_line", "not_object": "json_line_not_object"}
     with _open_text(path) as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except ValueError as exc:  # a truncated or hand-edited line
-                yield BadRecord(f"line@{number}", "bad_json_line", str(exc))
-                continue
-            yield rec if isinstance(rec, dict) else BadRecord(
-                f"line@{number}", "json_line_not_object", f"{type(rec).__name__}: {line[:200]}")
+        for line in json_lines(fh):
+            yield line.record if line.problem is None else BadRecord(
+                f"line@{line.number}", kinds[line.problem], f"{line.detail}: {line.excerpt}")
 
 
 def _is_json_array(path: str) -> bool:
