@@ -391,3 +391,19 @@ def test_preamble_macros_are_expanded_in_the_body(tmp_path):
     assert ("For $x\\in\\mathbb{R}^n$ and $\\varepsilon>0$, $\\left\\|x\\right\\|<\\varepsilon$ implies "
             "$\\operatorname{Tr}(xx^T)<\\varepsilon^2$; $(a,b)$, $\\opt{y}$, $\\x$, $\\norm x$ and \\Rx.") in text
     assert "Then \\foo." in text and row["meta"]["macros_expanded"] == 7
+
+
+def test_single_tex_gz_bomb_rejected_by_its_compression_ratio(tmp_path):
+    """A lone .tex.gz on disk gets the ratio cap a bulk tar's member gets: 2 MiB of one byte
+    compresses ~1000:1, far above max_compression_ratio, and is rejected without inflating it all."""
+    import os
+    from pathlib import Path
+
+    ok = tmp_path / "paper.tex.gz"
+    ok.write_bytes(gzip.compress(b"\\documentclass{article}\\begin{document}Let $x^2=1$. " * 40
+                                 + b"\\end{document}"))
+    bomb = tmp_path / "bomb.tex.gz"
+    bomb.write_bytes(gzip.compress(b"%" * (2 << 20)))
+    assert os.path.getsize(bomb) * S.max_compression_ratio < 2 << 20
+    reasons = {Path(r["origin"]).name: r["reason"] for p in (ok, bomb) for r in read_file(str(p), S, Counter())}
+    assert reasons == {"paper.tex.gz": None, "bomb.tex.gz": "archive_bomb"}

@@ -86,11 +86,7 @@ def _timed(fn, path: str, settings: ExtractSettings, *args) -> dict[str, Any]:
 
 def _read_capped(path: str, settings: ExtractSettings) -> bytes:
     if path.lower().endswith(".gz"):
-        with gzip.open(path, "rb") as fh:
-            data = fh.read(settings.max_archive_bytes + 1)
-        if len(data) > settings.max_archive_bytes:
-            raise UnsafeArchive("archive_too_large")
-        return data
+        return _gunzip_capped(path, settings)
     with open(path, "rb") as fh:
         return fh.read()
 
@@ -200,11 +196,14 @@ def _bulk_paper(path: str, name: str, arxiv_id: str, data: bytes, settings: Extr
         return doc_row(SOURCE, origin, 0, None, meta=meta, reason=error_reason(exc))
 
 
-def _gunzip_capped(data: bytes, settings: ExtractSettings) -> bytes:
-    """A bulk tar's paper inflated within the archive budget and the compression-ratio cap, so a
-    tar of small bombs cannot make each paper inflate a full budget."""
-    limit = min(settings.max_archive_bytes, max(BOMB_FLOOR, int(len(data) * settings.max_compression_ratio)))
-    with gzip.GzipFile(fileobj=io.BytesIO(data)) as fh:
+def _gunzip_capped(source: str | bytes, settings: ExtractSettings) -> bytes:
+    """A gzip file (its path) or a bulk tar's gzip member (its bytes) inflated within the archive
+    budget and the compression-ratio cap, so that a tar of small bombs cannot make each paper
+    inflate a full budget, nor one small ``.tex.gz`` on disk."""
+    size = os.path.getsize(source) if isinstance(source, str) else len(source)
+    limit = min(settings.max_archive_bytes, max(BOMB_FLOOR, int(size * settings.max_compression_ratio)))
+    opened = gzip.open(source, "rb") if isinstance(source, str) else gzip.GzipFile(fileobj=io.BytesIO(source))
+    with opened as fh:
         raw = fh.read(limit + 1)
     if len(raw) > limit:
         raise UnsafeArchive("archive_too_large" if limit == settings.max_archive_bytes else "archive_bomb")
