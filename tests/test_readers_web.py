@@ -354,11 +354,18 @@ def test_transfer_and_content_encodings_the_crawler_kept(tmp_path):
                   extra=[("Transfer-Encoding", "chunked"), ("Content-Encoding", "gzip")])
         _response(w, "http://a.example/br", brotli.compress(page), "text/html", extra=[("Content-Encoding", "br")])
         _response(w, "http://a.example/xhtml", xhtml, "application/xml")
+        # Without a Content-Type the markup is sniffed, after the encodings are undone: gzip
+        # bytes or a chunk-size line in front of it hid it before.
+        _response(w, "http://a.example/untyped-gzip", gzip.compress(page), None, extra=[("Content-Encoding", "gzip")])
+        _response(w, "http://a.example/xhtml-br", brotli.compress(xhtml), "application/xml",
+                  extra=[("Content-Encoding", "br")])
+        _response(w, "http://a.example/untyped-chunked", _chunked(page, size=3), None,
+                  extra=[("Transfer-Encoding", "chunked")])
         _response(w, "http://a.example/feed", b"<?xml version='1.0'?><rss><channel/></rss>", "application/xml")
         _response(w, "http://a.example/bomb", brotli.compress(b"<p>" + b"a" * 50_000_000), "text/html",
                   extra=[("Content-Encoding", "br")])
     rows = {r["origin"].rsplit("/", 1)[1]: r for r in read_file(str(path), S, Counter())}
-    for name in ("chunked", "chunked-gzip", "br", "xhtml"):
+    for name in ("chunked", "chunked-gzip", "br", "xhtml", "untyped-gzip", "xhtml-br", "untyped-chunked"):
         assert rows[name]["reason"] is None, (name, rows[name]["reason"])
         assert "$\\sum_{k=1}^n k = \\frac{n(n+1)}{2}$" in rows[name]["text"], name
         assert "14b" not in rows[name]["text"]

@@ -285,13 +285,12 @@ def _response(rec: Any, warc_name: str, settings: ExtractSettings, counters: Cou
     if status != 200:
         return row(None, f"http_status:{status}"), False
     mime = content_type.split(";", 1)[0].strip().lower()
-    # XHTML is often served as generic XML; it is a page when its markup says so.
-    if mime and mime not in HTML_TYPES and not (mime in XML_TYPES and _sniff_xhtml(body)):
+    if mime and mime not in HTML_TYPES and mime not in XML_TYPES:
         return row(None, f"not_html:{mime}"), False
-    if not mime and not _sniff_html(body):
-        return row(None, "not_html:unknown"), False
     if len(body) > settings.max_html_bytes:
         return row(None, "too_large"), False
+    # The body as the server meant it before any sniffing: a chunk-size line or gzip bytes in
+    # front of the markup would hide it from the sniffers below.
     if "chunked" in (http.get("Transfer-Encoding") or "").lower():
         body = _dechunk(body) or body
         meta["transfer_encoding"] = "chunked"
@@ -300,6 +299,11 @@ def _response(rec: Any, warc_name: str, settings: ExtractSettings, counters: Cou
         body = _decompress(body, encoding, settings.max_html_bytes)
         if body is None:
             return row(None, "undecodable"), False
+    # XHTML is often served as generic XML; it is a page when its markup says so.
+    if mime in XML_TYPES and not _sniff_xhtml(body):
+        return row(None, f"not_html:{mime}"), False
+    if not mime and not _sniff_html(body):
+        return row(None, "not_html:unknown"), False
     if _looks_binary(body, content_type):
         return row(None, "binary_body"), False
     html, how = decode_html(body, content_type, truncated=bool(meta.get("truncated")))
