@@ -47,7 +47,13 @@ _TEX_SPAN = re.compile(rf"\$\$.{{1,2000}}?\$\$|\$[^$\n]{{1,400}}\$|{TEX_PAREN_SP
                        r"|\\begin\{(?:equation|align|gather|multline|eqnarray)", re.S)
 _UNI_MATH = re.compile("[\u2200-\u22ff\u2190-\u21ff\u27e8-\u27e9\u2a00-\u2aff\u2102\u2115\u211a\u211d\u2124"
                        "\u03b1-\u03c9\u0391-\u03a9\u00b1\u00d7\u00f7\u00b2\u00b3\u221a\u2212]")
-_EQ_LINE = re.compile(r"^\s*\(%[io]\d+\)|^[^\n]{0,80}\b[a-zA-Z]\w{0,3}\s*[=<>≤≥]\s*[-\w(]", re.M)
+# A line that reads as an equation ("x = 3", "f(n) <= 2n") or a Maxima prompt ("(%i1)"). The
+# lookahead, a necessary condition of the second alternative (an operator later on the line, or
+# after only whitespace on the next ones), fails a line without one in a single possessive scan,
+# where the 80-character prefix was backtracked position by position: half the cost (0.12 ->
+# 0.06 ms on a 4,000-character window), the same matches on 2,300 dev and generic web texts.
+_EQ_LINE = re.compile(r"^(?:\s*\(%[io]\d+\)"
+                      r"|(?=[^\n=<>≤≥]*+(?:[=<>≤≥]|\n\s*[=<>≤≥]))[^\n]{0,80}\b[a-zA-Z]\w{0,3}\s*[=<>≤≥]\s*[-\w(])", re.M)
 _BUCKETS = (0, 1, 2, 3, 6, 11, 31)
 CUE_WEIGHT = 0.05
 
