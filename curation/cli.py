@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None, only_stage: str | None = None, prog: str
         return EXIT_USAGE
 
     from curation.spark.runner import PipelineError, Runner, RunPlan
-    from curation.spark.session import build_session
+    from curation.spark.session import build_session, stop_session
 
     plan = RunPlan.build(until=until, skip=skip, only=only_stage, force=args.force)
     spark = build_session(cfg.spark)
@@ -137,6 +137,6 @@ def main(argv: list[str] | None = None, only_stage: str | None = None, prog: str
         print(f"{prog}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     finally:
-        spark.stop()
+        stop_session(spark)
     log.info("done: output in %s", cfg.output)
     return EXIT_OK

@@ -181,17 +181,17 @@ def test_driver_and_distributed_dedup_write_the_same_rows(runs) -> None:
 
 def test_jobs_per_stage(runs) -> None:
     """Job counts on Spark 4 with AQE: a guard against an added count() or collect(). The runner
-    runs 4 jobs after a transform (kept write, rejects write, and the one groupBy, which AQE runs
-    as a map job and a result job); extract and the skipped filter add none, and neither does
-    dedup on the driver. The Spark path with components on the driver adds 01_keys (1), 02_edges
-    (5: two survivor windows, the bucket window, distinct, write), 03_verified (3), the
-    scored-edge collect (1), 05_components (1) and the frame's exchanges; it ran 36-50 jobs
-    before issue 9 on the race inputs."""
+    runs 3 jobs after a transform (kept write, rejects write, and the funnel's one narrow pass;
+    a groupBy there ran two, a map job and a result job); extract and the skipped filter add
+    none, and neither does dedup on the driver. The Spark path with components on the driver
+    adds 01_keys (1), 02_edges (5: two survivor windows, the bucket window, distinct, write),
+    03_verified (3), the scored-edge collect (1), 05_components (1) and the frame's exchanges;
+    it ran 36-50 jobs before issue 9 on the race inputs."""
     (_, jobs), _, (_, jobs_cc) = runs
-    assert jobs["extract"] == 4
-    assert jobs["filter"] == 4
-    assert jobs["dedup"] == 4
-    assert jobs_cc["dedup"] <= 22
+    assert jobs["extract"] == 3
+    assert jobs["filter"] == 3
+    assert jobs["dedup"] == 3
+    assert jobs_cc["dedup"] <= 21
 
 
 def test_parquet_rows_counts_what_spark_wrote(spark, tmp_path: Path) -> None:

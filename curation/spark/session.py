@@ -53,3 +53,23 @@ def build_session(settings: SparkSettings) -> SparkSession:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+def stop_session(spark: SparkSession) -> None:
+    """``spark.stop()`` without PySpark's wait of up to a second on its accumulator server.
+
+    ``SparkContext.stop`` ends with ``AccumulatorServer.shutdown()``, which waits until the
+    server's request handler notices the flag, and that handler polls its socket with a one-second
+    timeout: every run paid ~0.9 s there after its last job (0.10 s of the 0.97 s stop is the
+    JVM's). The same shutdown runs here on a daemon thread instead, so a long-lived process (a
+    notebook, a test session) still closes the server a second later, and a job that is done
+    exits at once. Falls back to the plain stop if PySpark's internals change.
+    """
+    import threading
+
+    sc = spark.sparkContext
+    server = getattr(sc, "_accumulatorServer", None)
+    if server is not None and callable(getattr(server, "shutdown", None)):
+        sc._accumulatorServer = None  # stop() skips what it finds unset
+        threading.Thread(target=server.shutdown, name="accumulator-server-shutdown", daemon=True).start()
+    spark.stop()
