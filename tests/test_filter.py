@@ -314,6 +314,26 @@ def test_ngram_repetition_equals_gophers_definition_on_real_text():
     assert agree_with_datatrove >= 0.5 * len(texts)
 
 
+def test_line_and_paragraph_duplicates_equal_datatrove_find_duplicates():
+    """curation.filter.repetition.find_duplicates, written out to spare the filter stage the
+    import of datatrove.pipeline.filters, gives datatrove's numbers."""
+    import re
+
+    from datatrove.pipeline.filters.gopher_repetition_filter import (
+        find_duplicates as datatrove_find_duplicates,
+    )
+
+    from curation.filter.repetition import find_duplicates
+
+    texts = [*_sample_texts(), "a\n\nb\n\na\n\n\nb\nc\nc\nc", "\n".join(["same line"] * 9 + ["other"])]
+    nonzero = 0
+    for text in texts:
+        for items in (re.split(r"\n{2,}", text.strip()), re.split(r"\n+", text)):
+            assert find_duplicates(items) == datatrove_find_duplicates(items), text[:60]
+            nonzero += find_duplicates(items)[0] > 0
+    assert nonzero >= 5  # the comparison covers texts that have duplicates
+
+
 def test_ngram_identity_is_the_word_sequence():
     """datatrove joins a find_all_duplicate n-gram's words without a separator, so "ab c" repeats
     "a bc"; Gopher's n-grams are word sequences, and so are ours."""

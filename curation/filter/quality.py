@@ -1,7 +1,7 @@
 """Quality signals (scores) and the rules that turn them into reasons (a separate, cheap step).
 
 The repetition signals are Gopher's (Rae et al. 2021, Table A1): line and paragraph duplicates
-with datatrove's own helper, n-gram repetition on integer ids (curation/filter/repetition.py, the
+as datatrove counts them, n-gram repetition on integer ids (curation/filter/repetition.py, the
 same numbers as datatrove's GopherRepetitionFilter at a tenth of the cost); words are split so
 that a CJK character is one word, which keeps the rules meaningful on Chinese.
 """
@@ -11,9 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from datatrove.pipeline.filters.gopher_repetition_filter import find_duplicates
-
-from curation.filter.repetition import NgramIndex, dup_ngram_chars, top_ngram_chars
+from curation.filter.repetition import NgramIndex, dup_ngram_chars, find_duplicates, top_ngram_chars
 from curation.filter.settings import FilterSettings
 
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff"
