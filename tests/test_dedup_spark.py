@@ -206,3 +206,23 @@ def test_driver_dedup_only_below_its_limit(spark, tmp_path: Path) -> None:
     assert _driver_docs(folder, 29) is None
     assert _driver_docs(folder, 0) is None  # 0 turns the driver path off
     assert _driver_docs(None, 100) is None and _driver_docs(tmp_path / "missing", 100) is None
+
+
+def test_driver_dedup_of_an_empty_input_reports_the_spark_paths_zero_stats(spark, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from curation.spark.dedup import transform
+
+    folder = tmp_path / "stages" / "filter"
+    folder.mkdir(parents=True)
+    pq.write_table(DOC_SCHEMA.empty_table(), folder / "part-00000.parquet")
+    cfg = PipelineConfig(sources=[{"kind": "web", "paths": ["unused"]}], output=str(tmp_path))
+    got = {}
+    for mode, path in (("spark", None), ("driver", folder)):
+        ctx = StageContext(cfg=cfg, stage="dedup", output_dir=tmp_path, work_dir=tmp_path / mode, input_path=path)
+        res = transform(spark, spark.read.schema(spark.read.parquet(str(folder)).schema).parquet(str(folder)), ctx)
+        assert res.frame.collect() == []
+        got[mode] = res.extra_stats
+    assert got["driver"].pop("on_driver") is True
+    assert got["driver"] == got["spark"]
+    assert got["driver"]["candidate_pairs"] == 0 and got["driver"]["verification_dropped_pairs"] == 0

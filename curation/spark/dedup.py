@@ -308,16 +308,11 @@ def _on_driver(spark: SparkSession, df: DataFrame, path: Path, s: DedupSettings,
     reasons onto ``df`` runs on Spark (as part of the runner's writes)."""
     files = _parquet_files(path)
     columns = ["id", "source", "origin", "text", *_META]
-    table = pa.concat_tables([pq.read_table(f, columns=columns) for f in files]) if files else None
-    reasons: dict[str, str] = {}
-    if table is not None and table.num_rows:
-        reasons, near_stats = dedup_reasons(table, s)
-        stats.update(near_stats)
-    elif s.near:
-        stats.update({"candidate_pairs": 0, "cluster_sizes": {}})
-        if s.verify:
-            stats["verification_dropped_pairs"] = 0
-    stats["on_driver"] = True
+    # An empty input still goes through the rules, which report their zero statistics.
+    table = (pa.concat_tables([pq.read_table(f, columns=columns) for f in files]) if files
+             else DOC_SCHEMA.empty_table().select(columns))
+    reasons, rule_stats = dedup_reasons(table, s)
+    stats.update(rule_stats, on_driver=True)
     return TransformResult(frame=_map_reasons(df, reasons), extra_stats=stats)
 
 
