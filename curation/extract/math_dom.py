@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from curation.extract.math_images import tex_from_image_url
+from curation.extract.mathjax_output import rendered_mathml
 from curation.extract.mathml import (
     clean_tex,
     is_display,
@@ -294,11 +295,18 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
             # MathJax 4 may leave out the assistive MathML but writes the TeX source on the nodes
             # it typesets (``data-latex``): the whole formula is the longest of them.
             sources = [v for v in el.xpath(".//@data-latex | @data-latex") if v.strip()]
-            if not sources:
-                continue
             display = (el.get("display") or "").lower() in ("true", "block")
-            replace_element(el, _wrap(max(sources, key=len), display), block=display and _stands_alone(el))
-            counts["mathjax_latex_attr"] += 1
+            if sources:
+                replace_element(el, _wrap(max(sources, key=len), display), block=display and _stands_alone(el))
+                counts["mathjax_latex_attr"] += 1
+                continue
+            # Neither: the SVG or CHTML rendering is all there is (pages typeset on the server
+            # or saved from a browser); its structure and glyphs give the MathML back.
+            rebuilt = rendered_mathml(el)
+            tex = mathml_to_latex(rebuilt)[0] if rebuilt is not None else ""
+            if tex:
+                replace_element(el, _wrap(tex, display), block=display and _stands_alone(el))
+                counts["mathjax_rendered"] += 1
             continue
         tex, _ = mathml_to_latex(inner)
         display = (el.get("display") or "").lower() == "true" or is_display(inner)

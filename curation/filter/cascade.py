@@ -51,6 +51,9 @@ _LOWERED_CUES: dict[str, re.Pattern[bytes]] = {
     # Editors and renderers that keep the source in an attribute and show glyphs or an image:
     # MathType/WIRIS ``data-mathml``, MathJax 4 ``data-latex``, Quill, MathQuill.
     "source_attr": re.compile(rb"data-mathml=|data-latex=|class=\"[^\"]*\b(?:ql-formula|mq-math-mode)\b"),
+    # MathJax 3's output containers, written only where a formula was typeset (server-side or
+    # in a saved page): their glyphs are drawings, invisible to the cheap text.
+    "mathjax_output": re.compile(rb"<mjx-container[\s>]"),
 }
 # Case-sensitive cues (TeX delimiters), matched on the page's text.
 _CASED_CUES: dict[str, re.Pattern[str]] = {
@@ -77,6 +80,7 @@ _PRECHECK: dict[str, tuple[str, ...]] = {
     # One spelling (double quotes, dollars), as the regex.
     "tex_img_alt": ('alt="$',),
     "source_attr": ("data-mathml=", "data-latex=", "ql-formula", "mq-math-mode"),
+    "mathjax_output": ("<mjx-container",),
 }
 # Cues whose formulas stay in resiliparse's text (TeX delimiters, Sphinx math elements), so
 # the gate's classifier sees them; every other content cue hides its math from the cheap text.
