@@ -1,6 +1,6 @@
 """MathJax 3 renderings without assistive MathML (curation/extract/mathjax_output.py).
 
-The fixture is MathJax 3.2.2's own output (tests/data/README.md): 46 formulas typeset as SVG
+The fixture is MathJax 3.2.2's own output (tests/data/README.md): 49 formulas typeset as SVG
 with its font cache, SVG without it, and CHTML, each with the assistive MathML MathJax adds by
 default. That MathML is the answer key: with it removed, the formula rebuilt from the rendering
 must convert to the same LaTeX as MathJax's MathML does.
@@ -66,7 +66,7 @@ RECORDS = _records()
 def test_fixture_covers_three_renderings():
     modes = {r["mode"] for r in RECORDS}
     assert modes == {"svg_local", "svg_none", "chtml"}
-    assert len(RECORDS) == 3 * 46
+    assert len(RECORDS) == 3 * 49
     # Every record really is a rendering plus MathJax's MathML: the case this module exists for
     # is the same markup with the MathML left out.
     assert all("<mjx-assistive-mml" in r["html"] for r in RECORDS)
@@ -86,7 +86,7 @@ def test_rebuilt_formulas_match_mathjax_mathml(mode):
     # \mathcal's L as a plain L of its calligraphic font: that L comes back upright.
     expected = ["\\mathcal{L}(\\theta)"] if mode == "svg_none" else []
     assert misses == expected
-    # The LaTeX itself is identical for most formulas (measured: 32-39 of 46; the rest differ
+    # The LaTeX itself is identical for most formulas (measured: 37-40 of 49; the rest differ
     # in spacing commands, column alignment or delimiter sizing only).
     assert exact >= 0.65 * len(records), exact
 

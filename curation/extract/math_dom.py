@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from curation.extract.katex_html import katex_html_mathml
 from curation.extract.math_images import tex_from_image_url
 from curation.extract.mathjax_output import rendered_mathml
 from curation.extract.mathml import (
@@ -224,10 +225,18 @@ def normalize_math(root: etree._Element, hints: RawHints = RawHints()) -> Counte
         if el.getparent() is None or _inside(el, {"annotation"}):
             continue
         tex = tex_annotation(el)
-        if tex is None:
-            continue
         disp_parent = el.getparent()
         display = disp_parent is not None and _has_class(disp_parent, "katex-display")
+        if tex is None:
+            if any(_local_name(d) == "math" for d in el.iter() if isinstance(d.tag, str)):
+                continue  # MathML without a TeX annotation: converted below with all MathML
+            # KaTeX's output: "html" writes the visual copy alone; its spans give the MathML back.
+            visual = next((d for d in el.iter() if isinstance(d.tag, str) and _has_class(d, "katex-html")), None)
+            rebuilt = katex_html_mathml(visual, display) if visual is not None else None
+            tex = mathml_to_latex(rebuilt)[0] if rebuilt is not None else None
+            if not tex:
+                continue
+            counts["katex_html"] += 1
         target = disp_parent if display else el
         if target.getparent() is None:
             continue
