@@ -23,6 +23,7 @@ from lxml import html as lxml_html
 from curation.extract.layout import flatten_layout_tables
 from curation.extract.math_dom import RawHints, normalize_math, replace_element
 from curation.extract.mathml import strip_tex
+from curation.extract.omml import rewrite_word_equations
 from curation.extract.settings import ExtractSettings
 
 _MATH_SPAN = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.S)
@@ -146,10 +147,16 @@ def extract_html(html: str, url: str | None = None, settings: ExtractSettings | 
     # The first call's imports take seconds: not the document's time budget.
     _load_extractors(trafilatura=settings.main_content == "trafilatura")
     with time_limit(settings.timeout_seconds):
+        word_equations = 0
+        if "msEquation" in html:
+            # Word's equations live in conditional comments: out of them before parsing.
+            html, word_equations = rewrite_word_equations(html)
         tree = parse_html(html)
         if tree is None:
             return ExtractResult("", {"extractor": "none"})
         counts = normalize_math(tree, RawHints.of(html))
+        if word_equations:
+            counts["word_equation"] = word_equations
         _reveal_hidden_page(tree)
         layout_tables = flatten_layout_tables(tree)
         _keep_math_asides(tree)

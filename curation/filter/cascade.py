@@ -54,6 +54,8 @@ _LOWERED_CUES: dict[str, re.Pattern[bytes]] = {
     # MathJax 3's output containers, written only where a formula was typeset (server-side or
     # in a saved page): their glyphs are drawings, invisible to the cheap text.
     "mathjax_output": re.compile(rb"<mjx-container[\s>]"),
+    # Word's equations (OMML), kept in conditional comments the cheap text never reads.
+    "word_equation": re.compile(rb"<!--\[if gte msequation"),
 }
 # Case-sensitive cues (TeX delimiters), matched on the page's text.
 _CASED_CUES: dict[str, re.Pattern[str]] = {
@@ -81,6 +83,7 @@ _PRECHECK: dict[str, tuple[str, ...]] = {
     "tex_img_alt": ('alt="$',),
     "source_attr": ("data-mathml=", "data-latex=", "ql-formula", "mq-math-mode"),
     "mathjax_output": ("<mjx-container",),
+    "word_equation": ("msequation",),
 }
 # Cues whose formulas stay in resiliparse's text (TeX delimiters, Sphinx math elements), so
 # the gate's classifier sees them; every other content cue hides its math from the cheap text.
