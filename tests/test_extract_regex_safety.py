@@ -120,3 +120,14 @@ def test_macro_expansion_is_linear_on_unclosed_braces(body):
     _, secs = _timed(expand_macros, body, macros)
     _, secs2 = _timed(find_macros, body)
     assert secs < LIMIT_S and secs2 < LIMIT_S
+
+
+def test_word_equation_markers_without_closers_are_linear():
+    from curation.extract.omml import rewrite_word_equations
+
+    equation = ("<!--[if gte msEquation 12]><m:oMath><m:r><m:t>x</m:t></m:r></m:oMath><![endif]-->"
+                "<![if !msEquation]><img src=a.png><![endif]>")
+    page = equation + "<!--[if gte msEquation 12]><![if !msEquation]>" * N
+    (out, count), seconds = _timed(rewrite_word_equations, page)
+    assert seconds < LIMIT_S
+    assert count == 1 and out.startswith('<script type="math/tex">x</script>') and "a.png" not in out

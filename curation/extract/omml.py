@@ -21,8 +21,10 @@ from lxml import html as lxml_html
 
 from curation.extract.mathjax_output import MATHML_NS
 
-_EQUATION = re.compile(r"<!--\[if gte msEquation 12\]>(.*?)<!\[endif\]-->", re.S | re.I)
-_PICTURE = re.compile(r"<!\[if !msEquation\]>.*?<!\[endif\]>", re.S | re.I)
+# Word writes these markers verbatim. They are found with str.find, each closer searched once
+# from its opener: a lazy regex rescans the rest of the page from every opener that has no closer.
+_EQUATION_OPEN, _EQUATION_CLOSE = "<!--[if gte msEquation 12]>", "<![endif]-->"
+_PICTURE_OPEN, _PICTURE_CLOSE = "<![if !msEquation]>", "<![endif]>"
 # Accents are combining characters in OMML; MathML's converter knows their spacing forms.
 _ACCENTS = {"\u0302": "^", "\u0303": "~", "\u0304": "\u00af", "\u0305": "\u00af", "\u0307": "\u02d9",
             "\u0308": "\u00a8", "\u20d7": "\u2192", "\u0306": "\u02d8", "\u030c": "\u02c7",
@@ -246,24 +248,42 @@ def _equation_tex(fragment: str) -> tuple[str, bool] | None:
     return tex, any(_name(el) == "omathpara" for el in root.iter())
 
 
+def _blocks(html: str, opener: str, closer: str):
+    """(start, end, inner) of each opener...closer block, in order; an opener without a closer
+    ends the search (so does every later one: none of them has a closer either)."""
+    pos = 0
+    while (start := html.find(opener, pos)) >= 0:
+        end = html.find(closer, start + len(opener))
+        if end < 0:
+            return
+        yield start, end + len(closer), html[start + len(opener):end]
+        pos = end + len(closer)
+
+
 def rewrite_word_equations(html: str) -> tuple[str, int]:
     """The page with each Word equation as a MathJax source script and its picture dropped;
     and how many equations were rewritten."""
-    count = 0
-
-    def repl(m: re.Match[str]) -> str:
-        nonlocal count
-        converted = _equation_tex(m.group(1))
+    out: list[str] = []
+    pos = count = 0
+    for start, end, inner in _blocks(html, _EQUATION_OPEN, _EQUATION_CLOSE):
+        converted = _equation_tex(inner)
         if converted is None:
-            return m.group(0)
+            continue
         tex, display = converted
         if "</" in tex:  # script text is raw: nothing may close the element early
-            return m.group(0)
+            continue
         count += 1
         kind = "math/tex; mode=display" if display else "math/tex"
-        return f'<script type="{kind}">{tex}</script>'
-
-    out = _EQUATION.sub(repl, html)
-    if count:
-        out = _PICTURE.sub("", out)
-    return out, count
+        out.extend((html[pos:start], f'<script type="{kind}">{tex}</script>'))
+        pos = end
+    if not count:
+        return html, 0
+    out.append(html[pos:])
+    page = "".join(out)
+    kept: list[str] = []
+    pos = 0
+    for start, end, _ in _blocks(page, _PICTURE_OPEN, _PICTURE_CLOSE):
+        kept.append(page[pos:start])
+        pos = end
+    kept.append(page[pos:])
+    return "".join(kept), count
