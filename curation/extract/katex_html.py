@@ -23,7 +23,7 @@ import unicodedata
 
 from lxml import etree
 
-from curation.extract.mathjax_output import MATHML_NS
+from curation.extract.mathml import MATHML_NS
 
 _SKIP = {"strut", "pstrut", "mspace", "vlist-s", "nulldelimiter", "frac-line", "hide-tail",
          "arraycolsep", "overline-line", "underline-line", "katex-mathml"}

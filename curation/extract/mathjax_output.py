@@ -29,7 +29,7 @@ import unicodedata
 
 from lxml import etree
 
-MATHML_NS = "http://www.w3.org/1998/Math/MathML"
+from curation.extract.mathml import MATHML_NS
 
 # MathML elements MathJax writes as nodes (its internal TeXAtom is an mrow).
 _NODES = {

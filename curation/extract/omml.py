@@ -9,7 +9,7 @@ trace in the text. School and university pages written in Word carry their math 
 ``rewrite_word_equations`` turns each such comment into a ``<script type="math/tex">`` (the form
 ``math_dom`` already reads as MathJax's source) holding the TeX of the OMML, converted through
 presentation MathML by ``omml_to_mathml`` and the MathML converter, and drops the pictures.
-tests/test_omml.py checks it against pandoc's MathML of the same formulas.
+tests/test_omml.py checks it on pandoc's OMML of 49 formulas against MathJax's MathML of the same TeX.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import re
 from lxml import etree
 from lxml import html as lxml_html
 
-from curation.extract.mathjax_output import MATHML_NS
+from curation.extract.mathml import MATHML_NS
 
 # Word writes these markers verbatim. They are found with str.find, each closer searched once
 # from its opener: a lazy regex rescans the rest of the page from every opener that has no closer.
