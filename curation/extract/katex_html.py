@@ -23,7 +23,7 @@ import unicodedata
 
 from lxml import etree
 
-from curation.extract.mathml import MATHML_NS
+from curation.extract.mathml import FENCES, math_root
 
 _SKIP = {"strut", "pstrut", "mspace", "vlist-s", "nulldelimiter", "frac-line", "hide-tail",
          "arraycolsep", "overline-line", "underline-line", "katex-mathml"}
@@ -36,7 +36,6 @@ _FONT_VARIANT = {
 # Accent glyphs as KaTeX draws them, as its MathML writes them.
 _ACCENTS = {"\u02c9": "\u00af", "\u02dc": "~", "\u02d9": "\u02d9", "\u00a8": "\u00a8", "\u02c7": "\u02c7",
             "\u02d8": "\u02d8", "\u00b4": "\u00b4", "`": "`", "\u02da": "\u02da"}
-_FENCES = set("()[]{}|\u2016\u2225\u2223\u27e8\u27e9\u230a\u230b\u2308\u2309")
 # KaTeX's private glyph that strikes through the relation after it (\neq, \not\equiv).
 _NEGATION = "\ue020"
 _TOP = re.compile(r"top:\s*(-?[\d.]+)em")
@@ -118,7 +117,7 @@ def _token(el: etree._Element, text: str, text_mode: bool) -> etree._Element | N
         tag = "mo" if len(text) == 1 and not text.isalnum() else "mi"
     tok = etree.Element(tag)
     tok.text = text
-    if tag == "mo" and text in _FENCES and "delimsizing" not in cls:
+    if tag == "mo" and text in FENCES and "delimsizing" not in cls:
         tok.set("stretchy", "false")  # drawn at its natural size: (x), not \left(x\right)
     variant = next((v for c, v in _FONT_VARIANT.items() if c in cls), None)
     if tag == "mi" and len(text) == 1:
@@ -273,11 +272,4 @@ def katex_html_mathml(katex_html: etree._Element, display: bool = False) -> etre
     items = _nodes(katex_html)
     if not items or not "".join(_mrow(items).itertext()).strip():
         return None
-    math = etree.Element(f"{{{MATHML_NS}}}math", nsmap={None: MATHML_NS})
-    if display:
-        math.set("display", "block")
-    math.extend(items)
-    for el in math.iter():
-        if isinstance(el.tag, str) and not el.tag.startswith("{"):
-            el.tag = f"{{{MATHML_NS}}}{el.tag}"
-    return math
+    return math_root(items, display)

@@ -29,7 +29,7 @@ import unicodedata
 
 from lxml import etree
 
-from curation.extract.mathml import MATHML_NS
+from curation.extract.mathml import FENCES, math_root
 
 # MathML elements MathJax writes as nodes (its internal TeXAtom is an mrow).
 _NODES = {
@@ -82,7 +82,6 @@ _BRACE_PIECES = {**dict.fromkeys("\ue150\ue151\ue155", "\u23de"), **dict.fromkey
 # Accents MathJax draws with combining characters, as its MathML writes them.
 _ACCENTS = {"\u20d7": "\u2192"}
 _SIZE_FONTS = {"S1", "S2", "S3", "S4", "SO", "LO"}
-_FENCES = set("()[]{}|\u2016\u2225\u2223\u27e8\u27e9\u230a\u230b\u2308\u2309")
 
 
 def _local(el: etree._Element) -> str:
@@ -127,7 +126,7 @@ def _token(tag: str, chars: list[Glyph]) -> etree._Element:
         # One operator drawn in pieces (a tall brace, a long arrow and its extension): its
         # first piece names it.
         text = next((c for c, _, _ in chars if c.strip()), "")
-    elif tag == "mo" and text in _FENCES:
+    elif tag == "mo" and text in FENCES:
         el.set("stretchy", "false")  # drawn at its natural size: (x), not \left(x\right)
     el.text = text
     variants = {v for c, v, _ in chars if c.strip()}
@@ -341,12 +340,5 @@ def rendered_mathml(container: etree._Element) -> etree._Element | None:
             break
     if root is None or not "".join(root.itertext()).strip():
         return None
-    math = etree.Element(f"{{{MATHML_NS}}}math", nsmap={None: MATHML_NS})
-    if (container.get("display") or "").lower() in ("true", "block"):
-        math.set("display", "block")
-    math.extend(list(root) if root.tag in ("mrow", "math") else [root])
-    # The converter reads MathML by namespace.
-    for el in math.iter():
-        if isinstance(el.tag, str) and not el.tag.startswith("{"):
-            el.tag = f"{{{MATHML_NS}}}{el.tag}"
-    return math
+    display = (container.get("display") or "").lower() in ("true", "block")
+    return math_root(list(root) if root.tag in ("mrow", "math") else [root], display)

@@ -19,6 +19,25 @@ _WS = re.compile(r"\s+")
 _DISPLAYSTYLE = re.compile(r"^\{\\displaystyle\s*(.*)\}$", re.S)
 
 
+# Brackets the stylesheet writes as \left..\right unless their <mo> says stretchy="false": the
+# readers that rebuild MathML from a rendering or from Word's markup mark the ones drawn at their
+# natural size, so (x) stays (x).
+FENCES = frozenset("()[]{}|\u2016\u2225\u2223\u27e8\u27e9\u230a\u230b\u2308\u2309")
+
+
+def math_root(items: list[etree._Element], display: bool = False) -> etree._Element:
+    """A ``<math>`` element holding ``items``, presentation MathML built without a namespace (the
+    stylesheet matches MathML's namespace only, so every element gets it)."""
+    math = etree.Element(f"{{{MATHML_NS}}}math", nsmap={None: MATHML_NS})
+    if display:
+        math.set("display", "block")
+    math.extend(items)
+    for el in math.iter():
+        if isinstance(el.tag, str) and not el.tag.startswith("{"):
+            el.tag = f"{{{MATHML_NS}}}{el.tag}"
+    return math
+
+
 def _local(tag: object) -> str:
     if not isinstance(tag, str):
         return ""

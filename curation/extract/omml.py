@@ -19,7 +19,7 @@ import re
 from lxml import etree
 from lxml import html as lxml_html
 
-from curation.extract.mathml import MATHML_NS
+from curation.extract.mathml import FENCES, math_root, mathml_to_latex
 
 # Word writes these markers verbatim. They are found with str.find, each closer searched once
 # from its opener: a lazy regex rescans the rest of the page from every opener that has no closer.
@@ -31,7 +31,6 @@ _ACCENTS = {"\u0302": "^", "\u0303": "~", "\u0304": "\u00af", "\u0305": "\u00af"
             "\u0301": "\u00b4", "\u0300": "`", "\u20d6": "\u2190", "\u203e": "\u00af"}
 _SCRIPTS = {"double-struck": "double-struck", "script": "script", "fraktur": "fraktur",
             "sans-serif": "sans-serif", "monospace": "monospace"}
-_FENCES = set("()[]{}|\u2016\u27e8\u27e9\u230a\u230b\u2308\u2309")
 _INVISIBLE = dict.fromkeys(map(ord, "\u2061\u2062\u2063\u2064\u200b"), None)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
@@ -112,7 +111,7 @@ def _run(run: etree._Element) -> list[etree._Element]:
                 out.append(mi)
         else:
             mo = _mml("mo", text=tok)
-            if tok in _FENCES:
+            if tok in FENCES:
                 mo.set("stretchy", "false")  # a bracket typed in a run: (x), not \left(x\right)
             out.append(mo)
     return out
@@ -226,17 +225,10 @@ def omml_to_mathml(omml: etree._Element) -> etree._Element | None:
     items = _convert(omml)
     if not items or not "".join(_row(items).itertext()).strip():
         return None
-    math = etree.Element(f"{{{MATHML_NS}}}math", nsmap={None: MATHML_NS})
-    math.extend(items)
-    for el in math.iter():
-        if isinstance(el.tag, str) and not el.tag.startswith("{"):
-            el.tag = f"{{{MATHML_NS}}}{el.tag}"
-    return math
+    return math_root(items)
 
 
 def _equation_tex(fragment: str) -> tuple[str, bool] | None:
-    from curation.extract.mathml import mathml_to_latex
-
     try:
         root = lxml_html.fragment_fromstring(fragment, create_parent="div")
     except (etree.ParserError, ValueError):
