@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import Any
 
 from curation.decontaminate.settings import BenchmarkSpec, DecontaminateSettings
 from curation.text_files import json_lines, open_text
@@ -89,10 +89,6 @@ def _find_file(folder: Path, name: str) -> Path | None:
     return None
 
 
-def _open_text(path: Path, newline: str | None = None, encoding: str = "utf-8-sig") -> IO[str]:
-    return open_text(path, encoding=encoding, newline=newline)
-
-
 def _warn_skipped(path: Path, problems: list[str], quiet: bool) -> None:
     """One warning per file, counted: a set loses its bad rows, never the others."""
     if problems and not quiet:
@@ -102,7 +98,7 @@ def _warn_skipped(path: Path, problems: list[str], quiet: bool) -> None:
 
 def _read_jsonl(path: Path, quiet: bool = False) -> Iterator[dict[str, Any]]:
     problems: list[str] = []
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for line in json_lines(fh):
             if line.problem == "not_json":
                 problems.append(f"line {line.number}: not JSON ({line.detail})")
@@ -161,7 +157,7 @@ def _first_line_is_object(text: str) -> bool:
 
 
 def _read_json(path: Path, quiet: bool = False) -> Iterator[dict[str, Any]]:
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         text = fh.read()
     if not text.strip():
         return iter(())
@@ -325,7 +321,7 @@ def parse_lean_theorems(source: str) -> Iterator[dict[str, Any]]:
 
 
 def _read_lean(path: Path) -> Iterator[dict[str, Any]]:
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         yield from parse_lean_theorems(fh.read())
 
 
